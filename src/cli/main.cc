@@ -1,0 +1,56 @@
+// refuge: keep a publication online, genuine and fast when any one host, name or link is
+// taken away. This file wires the command groups together; each group lives in its own file.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "common/version.h"
+
+namespace {
+
+constexpr const char* kFooter = R"(Environment:
+  REFUGE_HOME   where this node keeps keys, objects and state (default ~/.refuge);
+                --home overrides it. Several nodes can run side by side with different homes.
+
+Exit codes:
+  0 success, 1 failure, 2 usage error, 3 not found,
+  4 verification failed or corrupt data, 5 I/O or network error.
+  (refuge tuf-client exits 0 on full success and 1 otherwise.)
+
+Run 'refuge COMMAND --help' for the options of a command. Documentation: docs/ in the source.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "refuge: publish a site as a signed, content-addressed TUF repository that any node can\n"
+      "mirror and any reader can verify, with no DNS and no certificate authority.",
+      "refuge"};
+  app.set_version_flag("--version", "refuge " REFUGE_VERSION);
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  refuge::cli::Context ctx;
+  app.add_option("--home", ctx.home_override, "Node home directory (overrides REFUGE_HOME)")
+      ->type_name("DIR");
+
+  refuge::cli::AddSiteCommands(app, ctx);
+  refuge::cli::AddPublishCommands(app, ctx);
+  refuge::cli::AddStoreCommands(app, ctx);
+  refuge::cli::AddGetCommand(app, ctx);
+  refuge::cli::AddTufClientCommand(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    if (rc == 0) return 0;  // --help, --version
+    // tuf-client's protocol: every failure is 1.
+    for (const CLI::App* sub : app.get_subcommands()) {
+      if (sub->get_name() == "tuf-client") return 1;
+    }
+    return refuge::cli::kExitUsage;
+  }
+  return ctx.exit_code;
+}
