@@ -44,11 +44,11 @@ Result<int64_t> ParseUtc(const std::string& text) {
   tm.tm_hour = num(11, 2);
   tm.tm_min = num(14, 2);
   tm.tm_sec = num(17, 2);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
-    return bad();
-  }
-  return static_cast<int64_t>(::timegm(&tm));
+  // timegm() normalizes impossible dates (2030-02-30 becomes 2030-03-02); a date is valid only
+  // if it survives the round trip unchanged. Leap seconds (:60) are refused the same way.
+  const int64_t seconds = static_cast<int64_t>(::timegm(&tm));
+  if (FormatUtc(seconds) != text) return bad();
+  return seconds;
 }
 
 }  // namespace refuge

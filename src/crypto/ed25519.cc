@@ -59,7 +59,9 @@ Result<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(std::string_view seed) {
 Result<Ed25519PrivateKey> Ed25519PrivateKey::FromPem(std::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Internal("BIO_new_mem_buf failed");
-  PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  // A password-protected key is refused, not prompted for on the terminal.
+  pem_password_cb* no_password = [](char*, int, int, void*) { return 0; };
+  PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!pkey) return Corruption("not a PEM private key");
   if (EVP_PKEY_get_id(pkey.get()) != EVP_PKEY_ED25519) return Corruption("not an Ed25519 key");
   auto impl = std::make_unique<Impl>();
