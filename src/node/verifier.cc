@@ -141,7 +141,7 @@ class SiteVerifier {
     for (const FileRow& f : files) {
       auto t = targets->targets.find(f.path);
       if (t == targets->targets.end() || t->second.length != f.length ||
-          t->second.hashes.at("sha256") != f.sha256) {
+          !t->second.hashes.count("sha256") || t->second.hashes.at("sha256") != f.sha256) {
         Problem(where + ": " + f.path + " does not match the signed targets");
       }
       referenced_.insert(f.sha256);

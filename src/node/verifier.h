@@ -32,7 +32,6 @@ struct VerifyReport {
   uint64_t sites = 0;
   uint64_t versions = 0;
   uint64_t objects_checked = 0;
-  uint64_t bytes_checked = 0;
   std::vector<VerifyFinding> problems;
   std::vector<VerifyFinding> warnings;
 };

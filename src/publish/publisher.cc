@@ -331,14 +331,17 @@ Result<InitResult> InitSite(NodeHome& home, const InitOptions& options, const Cl
   REFUGE_RETURN_IF_ERROR(SaveKey(result.root_key_dir, root_key));
   for (const auto& [role, key] : online) REFUGE_RETURN_IF_ERROR(SaveKey(result.online_key_dir, key));
 
+  // The root object and the site row appear together: the store lock keeps a concurrent gc
+  // from collecting the object before the row that references it commits.
+  REFUGE_ASSIGN_OR_RETURN(FileLock store_lock, home.LockStore(FileLock::Mode::kShared));
   REFUGE_ASSIGN_OR_RETURN(ObjectInfo info, home.store().PutBytes(bytes));
   SiteRow site;
   site.site_id = result.site_id;
   site.origin = true;
   site.created_at = now;
-  REFUGE_RETURN_IF_ERROR(home.db().InsertSite(site));
   Publication pub;
   pub.site_id = result.site_id;
+  pub.new_site = site;
   pub.metadata.push_back(MetadataRow{tuf::kRoot, 1, info.sha256, info.size});
   REFUGE_RETURN_IF_ERROR(home.db().Commit(pub));
   return result;

@@ -392,6 +392,7 @@ Result<std::map<std::string, FileCacheRow>> NodeDb::LoadFileCache(const std::str
 Status NodeDb::Commit(const Publication& p) {
   Transaction tx(db_);
   REFUGE_RETURN_IF_ERROR(tx.began());
+  if (p.new_site) REFUGE_RETURN_IF_ERROR(InsertSite(*p.new_site));
   {
     Stmt s(db_,
            "INSERT OR REPLACE INTO metadata (site_id, role, version, sha256, length) "

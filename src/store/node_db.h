@@ -71,6 +71,7 @@ struct FileCacheRow {
 // Everything one publish (or key rotation, or timestamp refresh) adds, committed at once.
 struct Publication {
   std::string site_id;
+  std::optional<SiteRow> new_site;  // inserted first, when the publication creates the site
   std::vector<MetadataRow> metadata;
   std::optional<VersionRow> version;  // with `files` when a new version is published
   std::vector<FileRow> files;

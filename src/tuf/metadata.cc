@@ -1,6 +1,6 @@
 #include "tuf/metadata.h"
 
-#include <fnmatch.h>
+#include <openssl/evp.h>
 
 #include <set>
 
@@ -153,9 +153,90 @@ Result<Envelope> ParseEnvelope(std::string_view bytes, const std::string& expect
   return env;
 }
 
-// Shell-style match of one path segment (fnmatch without FNM_PATHNAME, as Python's fnmatch).
+// Code points of a UTF-8 string; a byte that does not start a valid sequence counts alone.
+std::vector<uint32_t> CodePoints(std::string_view s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+    uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
+    for (size_t k = 1; k < n; ++k) {
+      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) n = 0;
+      if (n == 0) break;
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    }
+    if (n == 0) {
+      out.push_back(b);
+      ++i;
+    } else {
+      out.push_back(cp);
+      i += n;
+    }
+  }
+  return out;
+}
+
+// Does the pattern element at p[*pi] match the character c? Advances *pi past the element.
+// '?' is any character; "[...]" a set ("[!...]" negated, "a-z" ranges, a ']' first is a member,
+// an unclosed '[' is literal); anything else, backslash included, matches itself.
+bool ElementMatches(const std::vector<uint32_t>& p, size_t* pi, uint32_t c) {
+  const size_t i = *pi;
+  if (p[i] == '?') {
+    *pi = i + 1;
+    return true;
+  }
+  if (p[i] == '[') {
+    size_t j = i + 1;
+    if (j < p.size() && p[j] == '!') ++j;
+    if (j < p.size() && p[j] == ']') ++j;
+    while (j < p.size() && p[j] != ']') ++j;
+    if (j < p.size()) {
+      *pi = j + 1;
+      size_t q = i + 1;
+      const bool negate = p[q] == '!';
+      if (negate) ++q;
+      bool member = false;
+      while (q < j) {
+        if (q + 2 < j && p[q + 1] == '-') {
+          member = member || (p[q] <= c && c <= p[q + 2]);
+          q += 3;
+        } else {
+          member = member || p[q] == c;
+          ++q;
+        }
+      }
+      return member != negate;
+    }
+  }
+  *pi = i + 1;
+  return p[i] == c;
+}
+
+// Shell-style match of one path segment with the semantics of Python's fnmatch (which
+// python-tuf uses): on code points, independent of the process locale.
 bool SegmentMatches(const std::string& pattern, const std::string& segment) {
-  return ::fnmatch(pattern.c_str(), segment.c_str(), 0) == 0;
+  const std::vector<uint32_t> p = CodePoints(pattern);
+  const std::vector<uint32_t> t = CodePoints(segment);
+  size_t pi = 0, ti = 0;
+  size_t star_p = std::string::npos, star_t = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && p[pi] == '*') {
+      star_p = ++pi;
+      star_t = ti;
+      continue;
+    }
+    size_t next = pi;
+    if (pi < p.size() && ElementMatches(p, &next, t[ti])) {
+      pi = next;
+      ++ti;
+      continue;
+    }
+    if (star_p == std::string::npos) return false;
+    pi = star_p;  // let the last '*' swallow one more character
+    ti = ++star_t;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
 }
 
 std::vector<std::string> SplitSlash(const std::string& s) {
@@ -350,14 +431,26 @@ Status CheckLengthAndHashes(std::string_view data, std::optional<uint64_t> lengt
   }
   bool checked = false;
   for (const auto& [algo, expected] : hashes) {
-    if (algo != "sha256") continue;  // sha512 and others are checked by callers that stream
+    std::string actual;
+    if (algo == "sha256") {
+      actual = Sha256Hex(data);
+    } else if (algo == "sha512") {
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      if (EVP_Digest(data.data(), data.size(), md, &md_len, EVP_sha512(), nullptr) != 1) {
+        return Internal("sha512 failed");
+      }
+      actual = HexEncode(md, md_len);
+    } else {
+      continue;  // not understood; another, understood hash must be present
+    }
     checked = true;
-    if (!ConstantTimeEquals(Sha256Hex(data), expected)) {
-      return VerificationFailed(what + ": sha256 does not match the signed hash");
+    if (!ConstantTimeEquals(actual, expected)) {
+      return VerificationFailed(what + ": " + algo + " does not match the signed hash");
     }
   }
   if (!hashes.empty() && !checked) {
-    return VerificationFailed(what + ": no sha256 among the signed hashes");
+    return VerificationFailed(what + ": none of the signed hashes is sha256 or sha512");
   }
   return Status::Ok();
 }
