@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/file_util.h"
@@ -135,6 +136,21 @@ Status SignVersion(NodeHome& home, const std::string& site_id, const tuf::Root& 
   pub.version = v;
   pub.files = files;
   return Status::Ok();
+}
+
+// Moves a replaced key file to <home>/keys/<site>/retired/. The root key directory may be on
+// another file system (removable media), where rename(2) fails with EXDEV: copy, then delete.
+Status RetireKeyFile(const NodeHome& home, const std::string& site_id, const std::string& path) {
+  const std::string retired_dir = home.SiteKeysDir(site_id) + "/retired";
+  REFUGE_RETURN_IF_ERROR(MakeDirectories(retired_dir, 0700));
+  const std::string name = path.substr(path.find_last_of('/') + 1);
+  const std::string target = retired_dir + "/" + name;
+  if (::rename(path.c_str(), target.c_str()) == 0) return FsyncDirectory(retired_dir);
+  if (errno != EXDEV) return ErrnoStatus("retire " + path, errno);
+  REFUGE_ASSIGN_OR_RETURN(std::string pem, ReadFileBounded(path, limits::kMaxKeyFileBytes));
+  REFUGE_RETURN_IF_ERROR(WriteFileDurable(target, pem, 0600));
+  if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove retired key " + path, errno);
+  return FsyncDirectory(DirName(path));
 }
 
 Status RequireOrigin(NodeHome& home, const std::string& site_id) {
@@ -367,7 +383,9 @@ Result<PublishResult> Publish(NodeHome& home, const std::string& site_id, const 
     return staged;
   }
   PublishResult result;
+  std::set<std::string> new_hashes;  // two new files with the same bytes make one object
   for (const StagedObject& s : stager.staged()) {
+    if (!new_hashes.insert(s.info.sha256).second) continue;
     ++result.new_objects;
     result.new_bytes += s.info.size;
   }
@@ -499,14 +517,10 @@ Result<RotateResult> RotateKey(NodeHome& home, const std::string& site_id, const
   REFUGE_RETURN_IF_ERROR(home.db().Commit(pub));
 
   // The old key signs nothing any more; keep it, out of the way, for the record.
-  for (const std::string& dir : role == tuf::kRoot ? root_dirs : std::vector<std::string>{OnlineKeyDir(home, site_id)}) {
+  for (const std::string& dir :
+       role == tuf::kRoot ? root_dirs : std::vector<std::string>{OnlineKeyDir(home, site_id)}) {
     std::string old_path = dir + "/" + result.old_keyid + ".pem";
-    if (!PathExists(old_path)) continue;
-    std::string retired = home.SiteKeysDir(site_id) + "/retired";
-    REFUGE_RETURN_IF_ERROR(MakeDirectories(retired, 0700));
-    if (::rename(old_path.c_str(), (retired + "/" + result.old_keyid + ".pem").c_str()) != 0) {
-      return ErrnoStatus("retire " + old_path, errno);
-    }
+    if (PathExists(old_path)) REFUGE_RETURN_IF_ERROR(RetireKeyFile(home, site_id, old_path));
   }
   return result;
 }

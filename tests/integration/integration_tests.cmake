@@ -1,0 +1,28 @@
+# End-to-end tests of the refuge binary: bash scripts beside this file, each run as
+# `bash SCRIPT.sh PATH_TO_REFUGE` with a private temporary REFUGE_HOME (tests/integration/lib.sh).
+# They need bash, python3, sqlite3 and coreutils (scripts/setup.sh); a missing tool makes a
+# script exit 77, which ctest reports as skipped. Run with: ctest -L integration
+#
+# Included from tests/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is tests/.
+
+# refuge_integration_test(NAME TIMEOUT_SECONDS [RUN_SERIAL])
+function(refuge_integration_test name timeout)
+  add_test(NAME integration.${name}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh $<TARGET_FILE:refuge>)
+  set_tests_properties(integration.${name} PROPERTIES
+    LABELS integration
+    TIMEOUT ${timeout}
+    SKIP_RETURN_CODE 77)
+  if(ARGN)
+    set_tests_properties(integration.${name} PROPERTIES ${ARGN} TRUE)
+  endif()
+endfunction()
+
+# Version, help, usage errors, site/publish/get/timestamp/key rotate/pin/gc happy paths.
+refuge_integration_test(cli_basics 300)
+# Bad directories, corrupt store, bad get arguments, tuf-client against tampered metadata.
+refuge_integration_test(bad_input 300)
+# publish killed with SIGKILL at random points, many times; timing-sensitive, so alone.
+refuge_integration_test(durability 600 RUN_SERIAL)
+# gc --keep 1 while readers run refuge get.
+refuge_integration_test(gc_while_reading 300)
