@@ -36,8 +36,24 @@ std::unique_ptr<NodeHome> Context::OpenHome() {
   return std::move(home).value();
 }
 
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 int Context::Fail(const Status& status) {
-  std::cerr << "refuge: " << status.message() << "\n";
+  std::cerr << "refuge: " << Printable(status.message()) << "\n";
   exit_code = ExitCodeFor(status);
   return exit_code;
 }

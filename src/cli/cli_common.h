@@ -46,6 +46,11 @@ struct Context {
   int Fail(const Status& status);
 };
 
+// Error messages quote untrusted names (file names, URLs, metadata fields); a newline or an
+// escape sequence in one must not break the one-line message or drive the terminal. Control
+// characters become \n or \xNN.
+std::string Printable(const std::string& s);
+
 // Prints a JSON value on stdout, one line.
 void PrintJson(const Json& value);
 

@@ -89,7 +89,7 @@ void AddTufClientCommand(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, a] {
     Status s = Run(*a);
     if (!s.ok()) {
-      std::cerr << "refuge tuf-client: " << s.message() << "\n";
+      std::cerr << "refuge tuf-client: " << Printable(s.message()) << "\n";
       ctx.exit_code = 1;
     }
   });

@@ -277,7 +277,10 @@ Result<MetadataRow> NodeDb::GetMetadata(const std::string& site_id, const std::s
   REFUGE_RETURN_IF_ERROR(s.prepared());
   s.Bind(1, site_id).Bind(2, role).Bind(3, version);
   REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound(role + " version " + std::to_string(version) + " of site " + site_id);
+  if (!row) {
+    return NotFound(role + " version " + std::to_string(version) + " of site " + site_id +
+                    " not found");
+  }
   return ReadMetadata(s);
 }
 
@@ -325,7 +328,7 @@ Result<VersionRow> NodeDb::GetVersion(const std::string& site_id, int64_t versio
   REFUGE_RETURN_IF_ERROR(s.prepared());
   s.Bind(1, site_id).Bind(2, version);
   REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NotFound("version " + std::to_string(version) + " of site " + site_id);
+  if (!row) return NotFound("version " + std::to_string(version) + " of site " + site_id + " not found");
   return ReadVersion(s);
 }
 

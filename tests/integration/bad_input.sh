@@ -379,7 +379,7 @@ expect_tuf_refused "an older timestamp"
 step "tuf-client: unsigned new root"
 expect_ok refuge key rotate --site "$S" --role snapshot
 export_repo "$REPO"
-NEW_ROOT=$(ls "$REPO/metadata" | grep -E '^[0-9]+\.root\.json$' | sort -n | tail -1)
+NEW_ROOT=$(find "$REPO/metadata" -name '*.root.json' -printf '%f\n' | sort -n | tail -1)
 assert_eq 3.root.json "$NEW_ROOT" "newest root of the repository"
 "$PYTHON" - "$REPO/metadata/$NEW_ROOT" <<'EOF'
 import json, sys

@@ -255,6 +255,7 @@ current_version() {
   jget "$out" 'j["current_version"]'
 }
 
+# shellcheck disable=SC2120  # HOME is optional
 # expect_verify_clean [HOME]: `refuge verify` exits 0 and reports no problem.
 expect_verify_clean() {
   local home=${1:-$REFUGE_HOME}
@@ -281,9 +282,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # start_http_server DIR: serves DIR on 127.0.0.1 with python's http.server; sets HTTP_PORT,
 # HTTP_PID, HTTP_LOG (the request log) and HTTP_URL. The server is killed on exit.
 start_http_server() {
-  local dir=$1 tries
+  local dir=$1
   HTTP_LOG=$(mktemp "$TEST_TMP/http-log.XXXXXX")
-  for tries in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     HTTP_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$PYTHON" -u -m http.server --bind 127.0.0.1 "$HTTP_PORT" --directory "$dir" >"$HTTP_LOG" 2>&1 &
     HTTP_PID=$!

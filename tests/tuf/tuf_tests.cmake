@@ -4,4 +4,5 @@ target_sources(refuge_unit_tests PRIVATE
   tuf/metadata_test.cc
   tuf/updater_test.cc
   tuf/updater_attack_test.cc
+  tuf/http_fetcher_test.cc
 )

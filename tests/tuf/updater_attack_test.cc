@@ -264,10 +264,15 @@ TEST_F(UpdaterAttackTest, SnapshotNotMatchingTimestampSha512IsRefused) {
 
 TEST_F(UpdaterAttackTest, SnapshotShorterThanTimestampLengthIsRefused) {
   Baseline();
-  NextRelease();
-  const std::string& genuine = repo_.Published(kSnapshot);
-  std::string shorter = EditMetadata(genuine, [](Json& doc) { doc["signatures"] = Json::array(); });
-  ASSERT_LT(shorter.size(), genuine.size());
+  repo_.role(kTargets).version = 10;
+  ++repo_.role(kSnapshot).version;
+  ++repo_.role(kTimestamp).version;
+  repo_.Publish();
+  // A validly signed snapshot of the named version, one byte shorter ("9" for "10").
+  Json snap = repo_.SnapshotSigned();
+  snap["meta"]["targets.json"]["version"] = 9;
+  std::string shorter = SignWith(snap, repo_.role(kSnapshot).keys);
+  ASSERT_EQ(shorter.size() + 1, repo_.Published(kSnapshot).size());
   repo_.WriteMetadata(repo_.CurrentFileName(kSnapshot), shorter);
   EXPECT_REFRESH_REJECTED(StatusCode::kVerificationFailed, Names{"timestamp.json"});
 }
@@ -287,11 +292,15 @@ TEST_F(UpdaterAttackTest, TargetsNotMatchingSnapshotHashIsRefused) {
 
 TEST_F(UpdaterAttackTest, TargetsShorterThanSnapshotLengthIsRefused) {
   repo_.snapshot_meta_hashes = true;
+  repo_.AddTarget("a.txt", "a");
   Baseline();
+  repo_.AddTarget("b.txt", "b");
   NextRelease();
-  std::string shorter = EditMetadata(repo_.Published(kTargets),
-                                     [](Json& doc) { doc["signatures"] = Json::array(); });
-  repo_.WriteMetadata(repo_.CurrentFileName(kTargets), shorter);
+  // A validly signed targets of the named version that leaves b.txt out.
+  Json targets = repo_.TargetsSigned(kTargets);
+  targets["targets"].erase("b.txt");
+  repo_.WriteMetadata(repo_.CurrentFileName(kTargets),
+                      SignWith(targets, repo_.role(kTargets).keys));
   EXPECT_REFRESH_REJECTED(StatusCode::kVerificationFailed,
                           (Names{"timestamp.json", "snapshot.json"}));
 }
@@ -353,6 +362,14 @@ TEST_F(UpdaterAttackTest, SnapshotLongerThanTimestampLengthIsTooLarge) {
   NextRelease();
   repo_.WriteMetadata("2.snapshot.json", repo_.Published(kSnapshot) + "\n");
   EXPECT_REFRESH_REJECTED(StatusCode::kTooLarge, Names{"timestamp.json"});
+}
+
+TEST_F(UpdaterAttackTest, TargetsLongerThanSnapshotLengthIsTooLarge) {
+  repo_.snapshot_meta_hashes = true;
+  Baseline();
+  NextRelease();
+  repo_.WriteMetadata("2.targets.json", repo_.Published(kTargets) + "\n");
+  EXPECT_REFRESH_REJECTED(StatusCode::kTooLarge, (Names{"timestamp.json", "snapshot.json"}));
 }
 
 TEST_F(UpdaterAttackTest, EndlessTargetsMetadataStopsAtTheLengthSnapshotSigned) {
@@ -566,6 +583,21 @@ TEST_F(FastForwardTest, RotatingTimestampAndSnapshotKeysRecovers) {
   EXPECT_EQ(u->trusted_snapshot()->envelope.version, 2);
   EXPECT_EQ(Trusted()["timestamp.json"], repo_.Published(kTimestamp));
   EXPECT_EQ(Trusted()["snapshot.json"], repo_.Published(kSnapshot));
+}
+
+TEST_F(FastForwardTest, AnyChangeOfTheTimestampAndSnapshotKeysForgetsTheirTrustedFiles) {
+  // 5.3.11 deletes the trusted timestamp and snapshot on a rotation, even one that keeps the
+  // old keys (under which the fast-forwarded files would still verify).
+  repo_.role(kTimestamp).keys.push_back(TestKey::Generate());
+  repo_.role(kSnapshot).keys.push_back(TestKey::Generate());
+  repo_.role(kRoot).version = 2;
+  repo_.PublishRoot();
+  repo_.role(kTimestamp).version = 2;
+  repo_.role(kSnapshot).version = 2;
+  repo_.Publish();
+  Status s = Refresh();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Trusted()["timestamp.json"], repo_.Published(kTimestamp));
 }
 
 TEST_F(UpdaterAttackTest, FastForwardedTargetsVersionRecoversAfterSnapshotKeyRotation) {
