@@ -199,7 +199,9 @@ void StaticHttpServer::Handle(int fd) {
   std::optional<uint64_t> endless;
   int file = -1;
   struct stat st {};
-  if (method != "GET" && !head_only) {
+  if (sp2 == std::string::npos) {
+    req.status = 400;
+  } else if (method != "GET" && !head_only) {
     req.status = 405;
   } else if (!path) {
     req.status = 404;
@@ -233,7 +235,9 @@ void StaticHttpServer::Handle(int fd) {
     if (index < requests_.size()) requests_[index].body_bytes += n;
   };
 
-  if (req.status == 405) {
+  if (req.status == 400) {
+    SendHeaders(fd, 400, "Bad Request", 0);
+  } else if (req.status == 405) {
     SendHeaders(fd, 405, "Method Not Allowed", 0);
   } else if (req.status == 404) {
     SendHeaders(fd, 404, "Not Found", 0);

@@ -13,9 +13,9 @@ using refuge::testing::StaticHttpServer;
 using refuge::testing::TempDir;
 using refuge::testing::WriteTestFile;
 
-class HttpFetcherTest : public ::testing::Test {
+class HttpFetcherLoopbackTest : public ::testing::Test {
  protected:
-  HttpFetcherTest() : server_(dir_.path()), fetcher_(NewHttpFetcher()) {}
+  HttpFetcherLoopbackTest() : server_(dir_.path()), fetcher_(NewHttpFetcher()) {}
 
   std::string Url(const std::string& path) const { return server_.base_url() + path; }
 
@@ -24,23 +24,23 @@ class HttpFetcherTest : public ::testing::Test {
   std::unique_ptr<Fetcher> fetcher_;
 };
 
-TEST_F(HttpFetcherTest, FetchesAFile) {
+TEST_F(HttpFetcherLoopbackTest, FetchesAFile) {
   WriteTestFile(dir_.Sub("a/b c.txt"), "contents");
   auto body = fetcher_->Fetch(Url("/a/b%20c.txt"), 100);
   ASSERT_TRUE(body.ok()) << body.status().ToString();
   EXPECT_EQ(*body, "contents");
 }
 
-TEST_F(HttpFetcherTest, MissingFileIsNotFound) {
+TEST_F(HttpFetcherLoopbackTest, MissingFileIsNotFound) {
   EXPECT_EQ(fetcher_->Fetch(Url("/nope"), 100).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(HttpFetcherTest, ExactlyTheLimitIsAccepted) {
+TEST_F(HttpFetcherLoopbackTest, ExactlyTheLimitIsAccepted) {
   WriteTestFile(dir_.Sub("f"), std::string(1000, 'x'));
   EXPECT_TRUE(fetcher_->Fetch(Url("/f"), 1000).ok());
 }
 
-TEST_F(HttpFetcherTest, AnnouncedLengthOverTheLimitIsTooLarge) {
+TEST_F(HttpFetcherLoopbackTest, AnnouncedLengthOverTheLimitIsTooLarge) {
   WriteTestFile(dir_.Sub("f"), std::string(1001, 'x'));
   uint64_t received = 0;
   Status s = fetcher_->FetchTo(Url("/f"), 1000, [&](std::string_view chunk) {
@@ -51,7 +51,7 @@ TEST_F(HttpFetcherTest, AnnouncedLengthOverTheLimitIsTooLarge) {
   EXPECT_LE(received, 1000u);
 }
 
-TEST_F(HttpFetcherTest, EndlessBodyIsCutAtTheLimit) {
+TEST_F(HttpFetcherLoopbackTest, EndlessBodyIsCutAtTheLimit) {
   server_.ServeEndless("/endless");
   uint64_t received = 0;
   Status s = fetcher_->FetchTo(Url("/endless"), 5000, [&](std::string_view chunk) {
@@ -65,7 +65,7 @@ TEST_F(HttpFetcherTest, EndlessBodyIsCutAtTheLimit) {
   EXPECT_LT(server_.requests()[0].body_bytes, uint64_t{16} << 20);
 }
 
-TEST_F(HttpFetcherTest, ZeroLimitAcceptsOnlyAnEmptyBody) {
+TEST_F(HttpFetcherLoopbackTest, ZeroLimitAcceptsOnlyAnEmptyBody) {
   WriteTestFile(dir_.Sub("empty"), "");
   WriteTestFile(dir_.Sub("one"), "1");
   EXPECT_TRUE(fetcher_->Fetch(Url("/empty"), 0).ok());
@@ -74,14 +74,14 @@ TEST_F(HttpFetcherTest, ZeroLimitAcceptsOnlyAnEmptyBody) {
   EXPECT_EQ(fetcher_->Fetch(Url("/endless"), 0).status().code(), StatusCode::kTooLarge);
 }
 
-TEST_F(HttpFetcherTest, SinkErrorStopsTheTransfer) {
+TEST_F(HttpFetcherLoopbackTest, SinkErrorStopsTheTransfer) {
   WriteTestFile(dir_.Sub("f"), "data");
   Status s = fetcher_->FetchTo(Url("/f"), 100,
                                [](std::string_view) { return IOError("disk full"); });
   EXPECT_EQ(s.code(), StatusCode::kIOError);
 }
 
-TEST_F(HttpFetcherTest, RefusedConnectionIsUnavailable) {
+TEST_F(HttpFetcherLoopbackTest, RefusedConnectionIsUnavailable) {
   uint16_t port;
   {
     StaticHttpServer gone(dir_.path());
@@ -91,7 +91,7 @@ TEST_F(HttpFetcherTest, RefusedConnectionIsUnavailable) {
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
 }
 
-TEST_F(HttpFetcherTest, ServerDoesNotServeOutsideItsRoot) {
+TEST_F(HttpFetcherLoopbackTest, ServerDoesNotServeOutsideItsRoot) {
   WriteTestFile(dir_.Sub("in/x"), "in");
   // Encoded dot segments that would climb out of the root are refused, not resolved.
   EXPECT_EQ(fetcher_->Fetch(Url("/%2E%2E/%2E%2E/%2E%2E/etc/passwd"), 1 << 20).status().code(),

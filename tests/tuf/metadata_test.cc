@@ -195,7 +195,7 @@ TEST(CheckLengthAndHashesTest, ChecksLengthAndSha256) {
             StatusCode::kVerificationFailed);
 }
 
-TEST(ParseTest, WrongTypeIsCorruption) {
+TEST(MetadataParseTest, WrongTypeIsCorruption) {
   TestKey a = TestKey::Generate();
   auto bytes = SignMetadata(Json{{"_type", "snapshot"},
                                  {"spec_version", kSpecVersion},

@@ -226,6 +226,20 @@ TEST_F(UpdaterAttackTest, ExpiredDelegatedTargetsIsRefused) {
   EXPECT_EQ(Changed(before), kNothing);
 }
 
+TEST_F(UpdaterAttackTest, ExpiredIntermediateRootIsWalkedThrough) {
+  // Only the final root must be fresh (5.3.10): version 2 expired, version 3 fresh.
+  Baseline();
+  repo_.role(kRoot).version = 2;
+  repo_.role(kRoot).expires = kNow - kDay;
+  repo_.PublishRoot();
+  repo_.role(kRoot).version = 3;
+  repo_.role(kRoot).expires = kNow + 30 * kDay;
+  repo_.PublishRoot();
+  Status s = Refresh();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Trusted()["root.json"], repo_.RootBytes(3));
+}
+
 TEST_F(UpdaterAttackTest, ExpiredTrustedTimestampIsReplacedByAFreshOne) {
   repo_.role(kTimestamp).expires = kNow + kDay;
   Baseline();
@@ -394,7 +408,11 @@ class TargetDownloadAttackTest : public UpdaterAttackTest {
     info_ = *info;
     served_file_ = repo_.TargetFilePath("file.txt", kContents);
     url_path_ = served_file_.substr(served_.path().size());
+    trusted_before_ = Trusted();
   }
+
+  // No download attack touches the trusted metadata.
+  void TearDown() override { EXPECT_EQ(Changed(trusted_before_), kNothing); }
 
   Status Download() {
     return updater_->DownloadTarget(info_, "file.txt", download_dir() + "/file.txt");
@@ -404,6 +422,7 @@ class TargetDownloadAttackTest : public UpdaterAttackTest {
   TargetFile info_;
   std::string served_file_;
   std::string url_path_;
+  Files trusted_before_;
 };
 
 TEST_F(TargetDownloadAttackTest, GenuineTargetDownloads) {
