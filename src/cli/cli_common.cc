@@ -78,6 +78,24 @@ void Progress::Done() {
   shown_ = false;
 }
 
+const char* const kHelpFooter = R"(Environment:
+  REFUGE_HOME   where this node keeps keys, objects and state (default ~/.refuge);
+                --home overrides it. Several nodes can run side by side with different homes.
+
+Exit codes:
+  0 success, 1 failure, 2 usage error, 3 not found,
+  4 verification failed or corrupt data, 5 I/O or network error.
+  (refuge tuf-client exits 0 on full success and 1 otherwise.)
+
+Run 'refuge COMMAND --help' for the options of a command. Documentation: docs/ in the source.)";
+
+CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& summary,
+                     const std::string& details) {
+  CLI::App* cmd = parent.add_subcommand(name, summary);
+  cmd->footer(details.empty() ? std::string(kHelpFooter) : details + "\n\n" + kHelpFooter);
+  return cmd;
+}
+
 std::string HumanBytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);

@@ -69,6 +69,13 @@ class Progress {
 
 std::string HumanBytes(uint64_t bytes);
 
+// The footer every help page ends with: environment and exit codes.
+extern const char* const kHelpFooter;
+// Adds a subcommand with a one-line summary (shown in the parent's list) and a longer
+// description (shown, with kHelpFooter, in the subcommand's own --help).
+CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& summary,
+                     const std::string& details = "");
+
 // Registration of each command group (one file each).
 void AddSiteCommands(CLI::App& app, Context& ctx);
 void AddPublishCommands(CLI::App& app, Context& ctx);

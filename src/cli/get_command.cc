@@ -80,12 +80,11 @@ void RunGet(Context& ctx, const GetArgs& args) {
 
 void AddGetCommand(CLI::App& app, Context& ctx) {
   auto g = std::make_shared<GetArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "get",
-      "Fetch one file of a site and verify it: the site ID pins the first root, the TUF\n"
-      "client workflow checks the signed metadata, and the file's length and SHA-256 are\n"
-      "checked before a byte is written out. Trusted metadata is kept in\n"
-      "REFUGE_HOME/client/SITE_ID, so a source that later serves an older version is refused.");
+  CLI::App* cmd = AddCommand(app, "get", "Fetch one file of a site and verify it",
+      "The site ID pins the first root, the TUF client workflow checks the signed metadata,\n"
+      "and the file's length and SHA-256 are checked before a byte is written out. Trusted\n"
+      "metadata is kept in REFUGE_HOME/client/SITE_ID, so a source that later serves an\n"
+      "older version is refused.");
   cmd->add_option("SITE_ID/PATH", g->what, "The site and the file (SITE_ID/ alone: index.html)")
       ->required();
   cmd->add_option("--from", g->from,

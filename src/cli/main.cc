@@ -6,28 +6,13 @@
 #include "cli/cli_common.h"
 #include "common/version.h"
 
-namespace {
-
-constexpr const char* kFooter = R"(Environment:
-  REFUGE_HOME   where this node keeps keys, objects and state (default ~/.refuge);
-                --home overrides it. Several nodes can run side by side with different homes.
-
-Exit codes:
-  0 success, 1 failure, 2 usage error, 3 not found,
-  4 verification failed or corrupt data, 5 I/O or network error.
-  (refuge tuf-client exits 0 on full success and 1 otherwise.)
-
-Run 'refuge COMMAND --help' for the options of a command. Documentation: docs/ in the source.)";
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{
       "refuge: publish a site as a signed, content-addressed TUF repository that any node can\n"
       "mirror and any reader can verify, with no DNS and no certificate authority.",
       "refuge"};
   app.set_version_flag("--version", "refuge " REFUGE_VERSION);
-  app.footer(kFooter);
+  app.footer(refuge::cli::kHelpFooter);
   app.require_subcommand(1);
   app.fallthrough();
 
@@ -40,6 +25,23 @@ int main(int argc, char** argv) {
   refuge::cli::AddStoreCommands(app, ctx);
   refuge::cli::AddGetCommand(app, ctx);
   refuge::cli::AddTufClientCommand(app, ctx);
+
+  // CLI11 reports an unknown command as "a subcommand is required"; name it instead.
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--home") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(arg);
+    if (!known) {
+      std::cerr << "refuge: unknown command '" << arg << "'; run refuge --help for the list\n";
+      return refuge::cli::kExitUsage;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);

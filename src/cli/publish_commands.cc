@@ -70,12 +70,11 @@ void RunPublish(Context& ctx, const PublishArgs& args) {
 
 void AddPublishCommands(CLI::App& app, Context& ctx) {
   auto pub = std::make_shared<PublishArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "publish",
-      "Publish DIR as the next version of a site: store new and changed files as\n"
-      "content-addressed objects (unchanged files are recognized and not read again), then\n"
-      "sign new targets, snapshot and timestamp metadata. The previous version stays intact\n"
-      "until the new one is complete.");
+  CLI::App* cmd = AddCommand(app, "publish", "Publish a directory as a site's next version",
+      "Stores new and changed files as content-addressed objects (unchanged files are\n"
+      "recognized and not read again), then signs new targets, snapshot and timestamp\n"
+      "metadata. The previous version stays intact until the new one is complete; a publish\n"
+      "killed at any moment leaves the node as it was.");
   cmd->add_option("--site", pub->site, "The site to publish (from refuge site init)")
       ->required()
       ->type_name("SITE_ID");
@@ -95,10 +94,9 @@ void AddPublishCommands(CLI::App& app, Context& ctx) {
     std::vector<std::string> expiry;
   };
   auto ts = std::make_shared<TimestampArgs>();
-  CLI::App* ts_cmd = app.add_subcommand(
-      "timestamp",
-      "Re-sign the timestamp alone with a fresh expiry, to show readers and mirrors that\n"
-      "the publisher is alive and the current version is still current.");
+  CLI::App* ts_cmd = AddCommand(app, "timestamp", "Re-sign the timestamp alone (refresh its expiry)",
+      "Shows readers and mirrors that the publisher is alive and that the current version\n"
+      "is still current, without publishing anything new.");
   ts_cmd->add_option("--site", ts->site, "The site")->required()->type_name("SITE_ID");
   ts_cmd->add_flag("--json", ts->json, "Print JSON");
   ts_cmd->add_option("--expiry", ts->expiry, "timestamp=DAYS (default 30)")->type_name("ROLE=DAYS");
@@ -119,7 +117,7 @@ void AddPublishCommands(CLI::App& app, Context& ctx) {
     }
   });
 
-  CLI::App* key = app.add_subcommand("key", "Manage a site's signing keys");
+  CLI::App* key = AddCommand(app, "key", "Manage a site's signing keys");
   key->require_subcommand(1);
   struct RotateArgs {
     std::string site;
@@ -128,12 +126,11 @@ void AddPublishCommands(CLI::App& app, Context& ctx) {
     bool json = false;
   };
   auto rot = std::make_shared<RotateArgs>();
-  CLI::App* rotate = key->add_subcommand(
-      "rotate",
-      "Replace the key of a role with a new one. Writes the next root version, signed by\n"
-      "the current root key(s) and, when the root key itself rotates, by the new one too;\n"
-      "then re-signs the current version with the new online key. Clients follow the root\n"
-      "chain one version at a time, so they accept the change and nothing else.");
+  CLI::App* rotate = AddCommand(*key, "rotate", "Replace the key of a role with a new one",
+      "Writes the next root version, signed by the current root key(s) and, when the root\n"
+      "key itself rotates, by the new one too; then re-signs the current version with the new\n"
+      "online key. Clients follow the root chain one version at a time, so they accept this\n"
+      "change and nothing else. The old key moves to REFUGE_HOME/keys/SITE/retired.");
   rotate->add_option("--site", rot->site, "The site")->required()->type_name("SITE_ID");
   rotate->add_option("--role", rot->role, "root, targets, snapshot or timestamp")
       ->required()

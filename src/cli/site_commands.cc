@@ -142,15 +142,14 @@ void RunShow(Context& ctx, const std::string& site_id, bool json) {
 }  // namespace
 
 void AddSiteCommands(CLI::App& app, Context& ctx) {
-  CLI::App* site = app.add_subcommand("site", "Create and inspect sites held by this node");
+  CLI::App* site = AddCommand(app, "site", "Create and inspect sites held by this node");
   site->require_subcommand(1);
 
   auto init = std::make_shared<InitArgs>();
-  CLI::App* init_cmd = site->add_subcommand(
-      "init",
-      "Create a new site: generate its root key (offline) and its targets, snapshot and\n"
-      "timestamp keys (online), write 1.root.json, and print the site ID (the base32 SHA-256\n"
-      "of 1.root.json, which names the site everywhere, without DNS).");
+  CLI::App* init_cmd = AddCommand(*site, "init", "Create a site and print its ID",
+      "Generates the site's root key (keep it offline) and its targets, snapshot and\n"
+      "timestamp keys (online), writes the signed 1.root.json, and prints the site ID: the\n"
+      "base32 SHA-256 of 1.root.json, which names the site everywhere, without DNS.");
   init_cmd->add_flag("--json", init->json, "Print {\"site_id\": ...} as JSON");
   init_cmd->add_option("--root-key-dir", init->root_key_dir,
                        "Write the root key here (for example removable media) instead of\n"
@@ -162,7 +161,7 @@ void AddSiteCommands(CLI::App& app, Context& ctx) {
   init_cmd->callback([&ctx, init] { RunInit(ctx, *init); });
 
   auto list_json = std::make_shared<bool>(false);
-  CLI::App* list = site->add_subcommand("list", "List the sites on this node");
+  CLI::App* list = AddCommand(*site, "list", "List the sites on this node");
   list->add_flag("--json", *list_json, "Print JSON");
   list->callback([&ctx, list_json] { RunList(ctx, *list_json); });
 
@@ -171,7 +170,7 @@ void AddSiteCommands(CLI::App& app, Context& ctx) {
     bool json = false;
   };
   auto show = std::make_shared<ShowArgs>();
-  CLI::App* show_cmd = site->add_subcommand("show", "Show a site's versions, keys and expiry");
+  CLI::App* show_cmd = AddCommand(*site, "show", "Show a site's versions, root and expiry");
   show_cmd->add_option("SITE_ID", show->site, "The site")->required();
   show_cmd->add_flag("--json", show->json, "Print JSON");
   show_cmd->callback([&ctx, show] { RunShow(ctx, show->site, show->json); });
@@ -182,7 +181,7 @@ void AddSiteCommands(CLI::App& app, Context& ctx) {
   };
   auto keep = std::make_shared<KeepArgs>();
   CLI::App* keep_cmd =
-      site->add_subcommand("keep", "Set how many versions of a site garbage collection keeps");
+      AddCommand(*site, "keep", "Set how many versions of a site gc keeps");
   keep_cmd->add_option("SITE_ID", keep->site, "The site")->required();
   keep_cmd->add_option("VERSIONS", keep->keep, "Versions to keep (at least 1)")
       ->required()

@@ -92,20 +92,19 @@ void RunGc(Context& ctx, const GcArgs& args) {
 
 void AddStoreCommands(CLI::App& app, Context& ctx) {
   auto v = std::make_shared<VerifyArgs>();
-  CLI::App* verify = app.add_subcommand(
-      "verify",
-      "Re-check everything this node holds: every site's root chain and signatures, every\n"
-      "retained version's metadata and file list, and the hash of every stored object.\n"
-      "Exits 4 if anything is missing or corrupt.");
+  CLI::App* verify = AddCommand(app, "verify", "Re-check every signature and every stored object",
+      "Checks every site's root chain and signatures, every retained version's metadata and\n"
+      "file list, and the hash of every stored object. Exits 4 if anything is missing or\n"
+      "corrupt; expired metadata is a warning.");
   verify->add_option("--site", v->site, "Check only this site")->type_name("SITE_ID");
   verify->add_flag("--json", v->json, "Print JSON");
   verify->callback([&ctx, v] { RunVerify(ctx, *v); });
 
   auto g = std::make_shared<GcArgs>();
-  CLI::App* gc = app.add_subcommand(
-      "gc",
-      "Delete old versions (keeping the newest K of each site, pinned versions and every\n"
-      "root) and the objects nothing retained refers to. Safe while the node serves.");
+  CLI::App* gc = AddCommand(app, "gc", "Delete old versions and unreferenced objects",
+      "Keeps the newest K versions of each site, pinned versions, the current version and\n"
+      "every root; deletes the rest and the objects nothing retained refers to. Safe while\n"
+      "the node serves.");
   gc->add_option("--keep", g->keep, "Versions to keep per site (default: the site's setting, else 3)")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   gc->add_option("--site", g->site, "Delete old versions of this site only")->type_name("SITE_ID");
@@ -119,8 +118,7 @@ void AddStoreCommands(CLI::App& app, Context& ctx) {
       int64_t version = 0;
     };
     auto p = std::make_shared<PinArgs>();
-    CLI::App* cmd = app.add_subcommand(
-        pin ? "pin" : "unpin",
+    CLI::App* cmd = AddCommand(app, pin ? "pin" : "unpin",
         pin ? "Keep a version of a site through garbage collection" : "Undo refuge pin");
     cmd->add_option("SITE_ID", p->site, "The site")->required();
     cmd->add_option("VERSION", p->version, "The version")->required();

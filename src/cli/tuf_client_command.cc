@@ -68,10 +68,9 @@ Status Run(const TufClientArgs& a) {
 
 void AddTufClientCommand(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<TufClientArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "tuf-client",
-      "A plain TUF client (specification 1.0.x) for interoperability tests with any TUF\n"
-      "repository served over HTTP. Commands: init TRUSTED_ROOT_FILE | refresh | download.\n"
+  CLI::App* cmd = AddCommand(app, "tuf-client", "A plain TUF client, for interoperability tests",
+      "Follows the TUF client workflow (specification 1.0.x) against any TUF repository\n"
+      "served over HTTP. Commands: init TRUSTED_ROOT_FILE | refresh | download.\n"
       "Exits 0 on full success and 1 otherwise.");
   cmd->add_option("--metadata-dir", a->metadata_dir, "Trusted metadata directory")
       ->required()
