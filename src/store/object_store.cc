@@ -18,6 +18,8 @@ namespace {
 // Copy buffer: large enough to amortize syscalls and keep SHA-256 streaming, small enough
 // that a few worker threads stay well under a few MiB.
 constexpr size_t kCopyBufferBytes = 1 << 20;
+// How often a large staged object's dirty pages are handed to the disk early.
+constexpr uint64_t kWritebackChunkBytes = 8 << 20;
 
 // "00" .. "ff": the shard directory of objects whose hash starts with that byte.
 std::string ShardName(int i) {
@@ -150,6 +152,11 @@ Result<StagedObject> ObjectStore::StageFromFd(int source_fd, const std::string& 
     hasher.Update(buf.data(), *n);
     s = WriteAll(out.get(), buf.data(), *n, staged.temp_path);
     if (!s.ok()) break;
+    // Start writing back what is already staged (without waiting), so the disk works while
+    // the rest is hashed and the flush at commit has little left to do.
+    if ((total + *n) / kWritebackChunkBytes != total / kWritebackChunkBytes) {
+      ::sync_file_range(out.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     total += *n;
     if (progress) progress(*n);
   }
