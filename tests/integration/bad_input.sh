@@ -411,4 +411,21 @@ export_repo "$REPO"
 expect_ok tuf_download
 assert_same_file "$GOOD/index.html" "$TT/index.html" "index.html after the attacks"
 assert_eq 3 "$(jget "$(cat "$TD/root.json")" 'j["signed"]["version"]')" "trusted root version after the attacks"
+
+step "get over HTTP: the node URL layout served by a plain static server"
+# /.refuge/v1/sites/<site-id>/{metadata,targets}/ is the layout every node serves; here a plain
+# http.server serves it from the exported repository.
+mkdir -p "$REPO/.refuge/v1/sites/$S"
+ln -s "$REPO/metadata" "$REPO/.refuge/v1/sites/$S/metadata"
+ln -s "$REPO/targets" "$REPO/.refuge/v1/sites/$S/targets"
+HTTP_READER=$TEST_TMP/http-reader
+expect_ok env REFUGE_HOME="$HTTP_READER" "$REFUGE" get "$S/index.html" --from "$HTTP_URL" -o "$OUTD/http-index.html"
+assert_same_file "$GOOD/index.html" "$OUTD/http-index.html" "index.html fetched with get over HTTP"
+expect_ok env REFUGE_HOME="$HTTP_READER" "$REFUGE" get "$S/sub dir/a b%ü.txt" --from "$HTTP_URL" -o "$OUTD/http-odd.txt"
+assert_same_file "$GOOD/sub dir/a b%ü.txt" "$OUTD/http-odd.txt" "an odd file name fetched with get over HTTP"
+TARGET=$(find "$REPO/targets" -maxdepth 1 -name '*.index.html')
+echo "<html>evil</html>" >"$TARGET"
+run env REFUGE_HOME="$HTTP_READER" "$REFUGE" get "$S/index.html" --from "$HTTP_URL" -o "$OUTD/http-evil.html"
+assert_eq 4 "$RUN_RC" "exit code of get over HTTP of a tampered file (stderr: $RUN_ERR)"
+assert_no_file "$OUTD/http-evil.html" "output of get over HTTP of a tampered file"
 expect_verify_clean
