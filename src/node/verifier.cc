@@ -17,6 +17,9 @@ class SiteVerifier {
                std::set<std::string>& referenced)
       : home_(home), site_id_(site_id), clock_(clock), report_(report), referenced_(referenced) {}
 
+  // Which version and file each referenced object belongs to, for readable problem reports.
+  const std::map<std::string, std::string>& object_paths() const { return object_paths_; }
+
   Status Run() {
     REFUGE_ASSIGN_OR_RETURN(SiteRow site, home_.db().GetSite(site_id_));
     REFUGE_ASSIGN_OR_RETURN(std::vector<MetadataRow> rows, home_.db().ListMetadata(site_id_));
@@ -181,9 +184,6 @@ class SiteVerifier {
     }
   }
 
- public:
-  std::map<std::string, std::string> object_paths_;
-
  private:
   NodeHome& home_;
   std::string site_id_;
@@ -192,6 +192,7 @@ class SiteVerifier {
   std::set<std::string>& referenced_;
   std::map<std::string, std::map<int64_t, MetadataRow>> by_role_;
   std::map<int64_t, tuf::Root> roots_;
+  std::map<std::string, std::string> object_paths_;
 };
 
 }  // namespace
@@ -211,7 +212,7 @@ Result<VerifyReport> VerifyNode(NodeHome& home, const std::optional<std::string>
     ++report.sites;
     SiteVerifier v(home, site.site_id, clock, report, referenced);
     REFUGE_RETURN_IF_ERROR(v.Run());
-    for (auto& [sha, label] : v.object_paths_) where.emplace(sha, site.site_id + " " + label);
+    for (auto& [sha, label] : v.object_paths()) where.emplace(sha, site.site_id + " " + label);
   }
   // Objects: re-hash each referenced one (and, store-wide, every other one too).
   std::set<std::string> checked;

@@ -266,19 +266,19 @@ Status Updater::LoadTargets(const std::string& role, const std::string& delegato
   }
   const MetaFile meta = meta_it->second;
   if (auto local = ReadLocal(role); local.ok()) {
-    if (UpdateTargets(*local, role, delegator, /*from_local=*/true).ok()) return Status::Ok();
+    if (UpdateTargets(*local, role, delegator).ok()) return Status::Ok();
   }
   std::optional<int64_t> version;
   if (root_.consistent_snapshot) version = meta.version;
   auto bytes = options_.fetcher->Fetch(MetadataUrl(role, version),
                                        meta.length.value_or(limits::kMaxTargetsBytes));
   if (!bytes.ok()) return bytes.status().Annotate("role " + role);
-  REFUGE_RETURN_IF_ERROR(UpdateTargets(*bytes, role, delegator, /*from_local=*/false));
+  REFUGE_RETURN_IF_ERROR(UpdateTargets(*bytes, role, delegator));
   return Persist(role, *bytes);
 }
 
 Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
-                              const std::string& delegator, bool /*from_local*/) {
+                              const std::string& delegator) {
   const MetaFile& meta = snapshot_->meta.at(role + ".json");
   // 5.6.2: always checked, local files included (the snapshot may have moved on).
   REFUGE_RETURN_IF_ERROR(CheckLengthAndHashes(bytes, meta.length, meta.hashes, "role " + role));
@@ -288,7 +288,7 @@ Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
   if (delegator == kRoot) {
     REFUGE_RETURN_IF_ERROR(VerifyByRoot(next.envelope, root_, kTargets));  // 5.6.3
   } else {
-    REFUGE_ASSIGN_OR_RETURN(const Targets* parent, TrustedTargetsFor(delegator, ""));
+    REFUGE_ASSIGN_OR_RETURN(const Targets* parent, TrustedTargetsFor(delegator));
     const DelegatedRole* delegation = nullptr;
     if (parent->delegations) {
       for (const DelegatedRole& r : parent->delegations->roles) {
@@ -315,8 +315,7 @@ Status Updater::UpdateTargets(std::string_view bytes, const std::string& role,
   return Status::Ok();
 }
 
-Result<const Targets*> Updater::TrustedTargetsFor(const std::string& role,
-                                                  const std::string& /*delegator*/) {
+Result<const Targets*> Updater::TrustedTargetsFor(const std::string& role) {
   if (role == kTargets) {
     if (!targets_) return Internal("top-level targets not loaded");
     return &*targets_;
@@ -338,7 +337,7 @@ Result<TargetFile> Updater::GetTargetInfo(const std::string& target_path) {
     if (!visited.insert({role, delegator}).second) continue;
     ++count;
     REFUGE_RETURN_IF_ERROR(LoadTargets(role, delegator));
-    REFUGE_ASSIGN_OR_RETURN(const Targets* targets, TrustedTargetsFor(role, delegator));
+    REFUGE_ASSIGN_OR_RETURN(const Targets* targets, TrustedTargetsFor(role));
     auto found = targets->targets.find(target_path);
     if (found != targets->targets.end()) return found->second;
     if (!targets->delegations) continue;

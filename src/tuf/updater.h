@@ -80,14 +80,15 @@ class Updater {
   Status LoadTimestamp();
   Status LoadSnapshot();
   Status LoadTargets(const std::string& role, const std::string& delegator);
-  Result<const Targets*> TrustedTargetsFor(const std::string& role, const std::string& delegator);
+  Result<const Targets*> TrustedTargetsFor(const std::string& role);
 
   // Verify-and-accept steps (python-tuf's TrustedMetadataSet, spec order).
   Status UpdateRoot(std::string_view bytes);
   Status UpdateTimestamp(std::string_view bytes, bool from_local);
   Status UpdateSnapshot(std::string_view bytes, bool from_local);
+  // Local and remote files get the same checks (the snapshot may have moved on).
   Status UpdateTargets(std::string_view bytes, const std::string& role,
-                       const std::string& delegator, bool from_local);
+                       const std::string& delegator);
 
   Result<std::string> ReadLocal(const std::string& role) const;
   Status Persist(const std::string& role, std::string_view bytes) const;
@@ -100,9 +101,10 @@ class Updater {
 
   Root root_;
   std::optional<Timestamp> timestamp_;
+  // After a refresh, the trusted snapshot. A stale local snapshot stays here as the rollback
+  // reference until the remote one replaces it (python-tuf behaves the same way);
+  // snapshot_final_ says whether it also passed the final checks (version, expiry).
   std::optional<Snapshot> snapshot_;
-  // The snapshot seen locally before this refresh, kept as the rollback reference even when
-  // it is no longer current (python-tuf behaves the same way).
   bool snapshot_final_ = false;
   std::optional<Targets> targets_;
   std::map<std::string, Targets> delegated_;
