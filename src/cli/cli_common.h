@@ -82,6 +82,8 @@ void AddPublishCommands(CLI::App& app, Context& ctx);
 void AddStoreCommands(CLI::App& app, Context& ctx);
 void AddGetCommand(CLI::App& app, Context& ctx);
 void AddTufClientCommand(CLI::App& app, Context& ctx);
+void AddCertCommand(CLI::App& app, Context& ctx);
+void AddServeCommand(CLI::App& app, Context& ctx);
 
 }  // namespace refuge::cli
 

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   refuge::cli::AddStoreCommands(app, ctx);
   refuge::cli::AddGetCommand(app, ctx);
   refuge::cli::AddTufClientCommand(app, ctx);
+  refuge::cli::AddServeCommand(app, ctx);
+  refuge::cli::AddCertCommand(app, ctx);
 
   // CLI11 reports an unknown command as "a subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {

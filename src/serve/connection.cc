@@ -1,0 +1,555 @@
+#include "serve/connection.h"
+
+#include <openssl/err.h>
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "serve/server.h"
+
+namespace refuge::serve {
+
+namespace {
+
+// A response's send must make progress within this long, or the connection is cut.
+constexpr int64_t kSendProgressTimeoutMs = 60'000;
+// After a response that closes the connection, unread request bytes are read and dropped
+// for at most this long, so that close() does not reset the connection before the client
+// has read the response (nginx's lingering_close does the same).
+constexpr int64_t kLingerTimeoutMs = 2'000;
+// The most one sendfile call is asked to send: keeps one large response from holding the
+// loop while other connections wait.
+constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+
+}  // namespace
+
+Connection::Connection(Loop& loop, boost::asio::ip::tcp::socket socket, SslPtr ssl,
+                       std::shared_ptr<const void> tls_owner, RequestHandler& handler)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      ssl_(std::move(ssl)),
+      tls_owner_(std::move(tls_owner)),
+      handler_(handler) {}
+
+Connection::~Connection() { ReleaseBlock(); }
+
+void Connection::Start(std::list<std::unique_ptr<Connection>>::iterator self) {
+  self_ = self;
+  loop_.counters().connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  loop_.counters().connections_open.fetch_add(1, std::memory_order_relaxed);
+  if (ssl_) {
+    SSL_set_fd(ssl_.get(), socket_.native_handle());
+    SSL_set_accept_state(ssl_.get());
+    state_ = State::kHandshake;
+    deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+    OnHandshake();
+    return;
+  }
+  state_ = State::kIdle;
+  deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
+  OnReadable();
+}
+
+// ---------------------------------------------------------------------------------------
+// Non-blocking I/O, plain or TLS.
+
+Connection::Io Connection::Read(char* data, size_t size) {
+  if (ssl_) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), data, static_cast<int>(size));
+    if (n > 0) return {Io::kDone, static_cast<size_t>(n)};
+    switch (SSL_get_error(ssl_.get(), n)) {
+      case SSL_ERROR_WANT_READ: return {Io::kWantRead, 0};
+      case SSL_ERROR_WANT_WRITE: return {Io::kWantWrite, 0};
+      case SSL_ERROR_ZERO_RETURN: return {Io::kEof, 0};
+      default: return {Io::kError, 0};
+    }
+  }
+  for (;;) {
+    ssize_t n = ::recv(socket_.native_handle(), data, size, 0);
+    if (n > 0) return {Io::kDone, static_cast<size_t>(n)};
+    if (n == 0) return {Io::kEof, 0};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Io::kWantRead, 0};
+    return {Io::kError, 0};
+  }
+}
+
+Connection::Io Connection::WriteV(const iovec* iov, int count) {
+  if (ssl_) {
+    // TLS has no gather write: send the first non-empty piece (partial writes enabled).
+    for (int i = 0; i < count; ++i) {
+      if (iov[i].iov_len == 0) continue;
+      ERR_clear_error();
+      int n = SSL_write(ssl_.get(), iov[i].iov_base, static_cast<int>(iov[i].iov_len));
+      if (n > 0) return {Io::kDone, static_cast<size_t>(n)};
+      switch (SSL_get_error(ssl_.get(), n)) {
+        case SSL_ERROR_WANT_READ: return {Io::kWantRead, 0};
+        case SSL_ERROR_WANT_WRITE: return {Io::kWantWrite, 0};
+        default: return {Io::kError, 0};
+      }
+    }
+    return {Io::kDone, 0};
+  }
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(count);
+  for (;;) {
+    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL);
+    if (n >= 0) return {Io::kDone, static_cast<size_t>(n)};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Io::kWantWrite, 0};
+    return {Io::kError, 0};
+  }
+}
+
+Connection::Io Connection::SendFile(int fd, uint64_t* offset, uint64_t count) {
+  if (count > kMaxSendfileChunk) count = kMaxSendfileChunk;
+  if (ssl_) {
+    // TLS: read a chunk of the file into the block's chunk area, then write it.
+    char* chunk = loop_.pool().ChunkArea(block_);
+    if (tls_chunk_begin_ == tls_chunk_end_) {
+      size_t want = count < BufferPool::kTlsChunkBytes ? count : BufferPool::kTlsChunkBytes;
+      ssize_t n;
+      do {
+        n = ::pread(fd, chunk, want, static_cast<off_t>(*offset));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return {Io::kError, 0};  // the object shrank or is unreadable
+      tls_chunk_begin_ = 0;
+      tls_chunk_end_ = static_cast<uint32_t>(n);
+    }
+    iovec piece{chunk + tls_chunk_begin_, tls_chunk_end_ - tls_chunk_begin_};
+    Io io = WriteV(&piece, 1);
+    if (io.kind == Io::kDone) {
+      tls_chunk_begin_ += static_cast<uint32_t>(io.bytes);
+      *offset += io.bytes;
+    }
+    return io;
+  }
+  for (;;) {
+    off_t off = static_cast<off_t>(*offset);
+    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, count);
+    if (n > 0) {
+      *offset = static_cast<uint64_t>(off);
+      return {Io::kDone, static_cast<size_t>(n)};
+    }
+    if (n == 0) return {Io::kError, 0};  // the object shrank under us
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Io::kWantWrite, 0};
+    return {Io::kError, 0};
+  }
+}
+
+void Connection::WaitFor(Io::Kind want, void (Connection::*next)()) {
+  ++pending_waits_;
+  auto type = want == Io::kWantWrite ? boost::asio::ip::tcp::socket::wait_write
+                                     : boost::asio::ip::tcp::socket::wait_read;
+  if (want == Io::kWantWrite) must_try_read_ = true;
+  socket_.async_wait(type, [this, next](const boost::system::error_code& ec) {
+    --pending_waits_;
+    if (state_ == State::kClosed) {
+      MaybeDestroy();
+      return;
+    }
+    if (ec) {
+      Close();
+      MaybeDestroy();
+      return;
+    }
+    (this->*next)();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading and parsing.
+
+void Connection::OnHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    loop_.counters().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    state_ = State::kIdle;
+    deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
+    OnReadable();
+    return;
+  }
+  int err = SSL_get_error(ssl_.get(), r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    WaitFor(err == SSL_ERROR_WANT_READ ? Io::kWantRead : Io::kWantWrite, &Connection::OnHandshake);
+    return;
+  }
+  loop_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  Close();
+  MaybeDestroy();
+}
+
+void Connection::AcquireBlock() {
+  if (block_ == nullptr) {
+    block_ = loop_.pool().Acquire();
+    begin_ = end_ = 0;
+  }
+}
+
+void Connection::ReleaseBlock() {
+  if (block_ != nullptr) {
+    loop_.pool().Release(block_);
+    block_ = nullptr;
+    begin_ = end_ = 0;
+  }
+}
+
+void Connection::OnReadable() {
+  if (ReadMore()) Process();
+}
+
+bool Connection::ReadMore() {
+  must_try_read_ = false;
+  AcquireBlock();
+  const size_t capacity = loop_.pool().read_capacity();
+  if (end_ == capacity && begin_ > 0 && state_ != State::kReadingBody) {
+    std::memmove(block_, block_ + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == capacity) {
+    // Only reachable while reading a head: it is larger than the buffer.
+    RespondError(400);
+    return false;
+  }
+  Io io = Read(block_ + end_, capacity - end_);
+  switch (io.kind) {
+    case Io::kDone:
+      end_ += static_cast<uint32_t>(io.bytes);
+      if (state_ == State::kIdle) {
+        state_ = State::kReadingHead;
+        deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+      }
+      return true;
+    case Io::kWantRead:
+    case Io::kWantWrite:
+      if (state_ == State::kIdle && begin_ == end_) ReleaseBlock();
+      WaitFor(io.kind, &Connection::OnReadable);
+      return false;
+    case Io::kEof:
+    case Io::kError:
+      break;
+  }
+  Close();
+  MaybeDestroy();
+  return false;
+}
+
+// Handles every complete request in the buffer, in order, reading more when needed. Each
+// exit either armed exactly one wait or closed the connection; it never recurses, so a
+// client streaming pipelined requests cannot grow the stack.
+void Connection::Process() {
+  for (;;) {
+    if (state_ == State::kReadingBody) {
+      BodyProgress progress = ConsumeBody();
+      if (progress == BodyProgress::kFailed) return;
+      if (progress == BodyProgress::kNeedMore) {
+        if (!ReadMore()) return;
+        continue;
+      }
+      Dispatch();
+      if (!ContinueWrite()) return;  // the rest is sent when the socket is writable
+      FinishResponse();
+      if (state_ == State::kClosed || state_ == State::kLingering) return;
+      continue;
+    }
+    if (begin_ == end_) {
+      ReleaseBlock();
+      state_ = State::kIdle;
+      deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
+      if (draining_) {
+        Close();
+        MaybeDestroy();
+        return;
+      }
+      if (must_try_read_ || ssl_) {
+        // The peer may have sent more while we were writing (TLS may hold decrypted bytes).
+        if (!ReadMore()) return;
+        continue;
+      }
+      WaitFor(Io::kWantRead, &Connection::OnReadable);
+      return;
+    }
+    ParseError error;
+    ParseStatus st = ParseRequestHead(block_ + begin_, end_ - begin_, loop_.limits(), &request_, &error);
+    if (st == ParseStatus::kIncomplete) {
+      if (state_ != State::kReadingHead) {
+        state_ = State::kReadingHead;
+        deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+      }
+      if (!ReadMore()) return;
+      continue;
+    }
+    if (st == ParseStatus::kError) {
+      RespondError(error.http_status);
+      return;
+    }
+    begin_ += static_cast<uint32_t>(request_.head_bytes);
+    if (request_.chunked || request_.content_length > 0) {
+      if (request_.content_length > loop_.config().max_body_bytes) {
+        RespondError(413);
+        return;
+      }
+      if (request_.expect_continue) {
+        // No endpoint needs a body yet: answer now and close instead of reading it.
+        request_.keep_alive = false;
+        Dispatch();
+        if (ContinueWrite()) FinishResponse();
+        return;
+      }
+      body_left_ = request_.content_length;
+      chunked_ = ChunkedDecoder();
+      state_ = State::kReadingBody;
+      continue;
+    }
+    Dispatch();
+    if (!ContinueWrite()) return;
+    FinishResponse();
+    if (state_ == State::kClosed || state_ == State::kLingering) return;
+  }
+}
+
+Connection::BodyProgress Connection::ConsumeBody() {
+  size_t available = end_ - begin_;
+  if (request_.chunked) {
+    size_t consumed = 0;
+    auto result = chunked_.Feed(block_ + begin_, available, &consumed, [](std::string_view) {});
+    begin_ += static_cast<uint32_t>(consumed);
+    if (result == ChunkedDecoder::Result::kError) {
+      RespondError(400);
+      return BodyProgress::kFailed;
+    }
+    if (chunked_.body_bytes() > loop_.config().max_body_bytes) {
+      RespondError(413);
+      return BodyProgress::kFailed;
+    }
+    if (result == ChunkedDecoder::Result::kDone) return BodyProgress::kDone;
+  } else {
+    size_t n = available < body_left_ ? available : static_cast<size_t>(body_left_);
+    begin_ += static_cast<uint32_t>(n);
+    body_left_ -= n;
+    if (body_left_ == 0) return BodyProgress::kDone;
+  }
+  // The request head stays in place (its views are live); body bytes are dropped.
+  end_ = begin_;
+  return BodyProgress::kNeedMore;
+}
+
+// ---------------------------------------------------------------------------------------
+// Responding.
+
+void Connection::Dispatch() {
+  response_.Reset();
+  response_.head_only = request_.method == Method::kHead;
+  response_.close = !request_.keep_alive || draining_;
+  handler_.Handle(request_, &response_);
+  if (!request_.keep_alive || draining_) response_.close = true;
+  StartResponse();
+}
+
+void Connection::RespondError(int status) {
+  // The request may be half-parsed: nothing of it is trusted, and the connection closes.
+  request_ = RequestHead();
+  request_.method = Method::kOther;
+  request_.keep_alive = false;
+  response_.Reset();
+  response_.close = true;
+  SetErrorResponse(&response_, status);
+  StartResponse();
+  if (ContinueWrite()) FinishResponse();
+}
+
+void Connection::StartResponse() {
+  const std::string_view date = loop_.Date();
+  char* head = loop_.pool().HeadArea(block_);
+  size_t head_bytes = FormatResponseHead(response_, date, head);
+  iov_[0] = {head, head_bytes};
+  iov_count_ = 1;
+  file_left_ = 0;
+  tls_chunk_begin_ = tls_chunk_end_ = 0;
+  bytes_sent_ = 0;
+  const uint64_t body = response_.BodyBytes();
+  if (body > 0) {
+    const uint64_t first = response_.partial ? response_.first : 0;
+    if (response_.body == Response::Body::kMemory) {
+      iov_[1] = {const_cast<char*>(response_.memory.data() + first), static_cast<size_t>(body)};
+      iov_count_ = 2;
+    } else {
+      file_offset_ = first;
+      file_left_ = body;
+    }
+  }
+  state_ = State::kWriting;
+  deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+}
+
+bool Connection::ContinueWrite() {
+  while (iov_count_ > 0) {
+    Io io = WriteV(iov_, iov_count_);
+    if (io.kind != Io::kDone) {
+      if (io.kind == Io::kWantRead || io.kind == Io::kWantWrite) {
+        WaitFor(io.kind, &Connection::OnWritable);
+      } else {
+        Close();
+        MaybeDestroy();
+      }
+      return false;
+    }
+    bytes_sent_ += io.bytes;
+    // Drop the pieces fully sent (at most two: head and body), then advance the first.
+    size_t n = io.bytes;
+    if (n >= iov_[0].iov_len) {
+      n -= iov_[0].iov_len;
+      iov_[0] = iov_[1];
+      iov_count_ -= 1;
+      if (iov_count_ > 0 && n >= iov_[0].iov_len) {
+        n -= iov_[0].iov_len;
+        iov_count_ = 0;
+      }
+    }
+    if (iov_count_ > 0) {
+      iov_[0].iov_base = static_cast<char*>(iov_[0].iov_base) + n;
+      iov_[0].iov_len -= n;
+    }
+    deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+  }
+  while (file_left_ > 0) {
+    uint64_t before = file_offset_;
+    Io io = SendFile(response_.file.get(), &file_offset_, file_left_);
+    if (io.kind != Io::kDone) {
+      if (io.kind == Io::kWantRead || io.kind == Io::kWantWrite) {
+        WaitFor(io.kind, &Connection::OnWritable);
+      } else {
+        Close();
+        MaybeDestroy();
+      }
+      return false;
+    }
+    uint64_t sent = file_offset_ - before;
+    file_left_ -= sent;
+    bytes_sent_ += sent;
+    deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+  }
+  return true;
+}
+
+void Connection::OnWritable() {
+  if (!ContinueWrite()) return;
+  FinishResponse();
+  if (state_ == State::kClosed || state_ == State::kLingering) return;
+  Process();
+}
+
+void Connection::FinishResponse() {
+  LoopCounters& counters = loop_.counters();
+  counters.CountStatus(response_.status);
+  counters.response_bytes.fetch_add(bytes_sent_, std::memory_order_relaxed);
+  if (response_.site != nullptr) {
+    response_.site->requests.fetch_add(1, std::memory_order_relaxed);
+    response_.site->bytes.fetch_add(response_.BodyBytes(), std::memory_order_relaxed);
+  }
+  if (loop_.access_log() != nullptr) LogAccess();
+  const bool close = response_.close;
+  response_.memory_hold.reset();
+  response_.file.Reset();
+  if (close) {
+    StartLingeringClose();
+    return;
+  }
+  state_ = State::kReadingHead;
+  deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+}
+
+void Connection::StartLingeringClose() {
+  state_ = State::kLingering;
+  deadline_ms_ = loop_.NowMs() + kLingerTimeoutMs;
+  if (ssl_) {
+    SSL_shutdown(ssl_.get());  // best effort close_notify
+  }
+  ::shutdown(socket_.native_handle(), SHUT_WR);
+  OnLingerReadable();
+}
+
+void Connection::OnLingerReadable() {
+  AcquireBlock();
+  for (;;) {
+    ssize_t n = ::recv(socket_.native_handle(), block_, loop_.pool().read_capacity(), 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ReleaseBlock();
+      WaitFor(Io::kWantRead, &Connection::OnLingerReadable);
+      return;
+    }
+    break;  // EOF or error
+  }
+  Close();
+  MaybeDestroy();
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadlines, draining, closing.
+
+void Connection::CheckDeadline(int64_t now_ms) {
+  if (state_ == State::kClosed || now_ms < deadline_ms_) return;
+  if (state_ != State::kLingering) loop_.counters().timeouts.fetch_add(1, std::memory_order_relaxed);
+  Close();
+  MaybeDestroy();
+}
+
+void Connection::Drain() {
+  draining_ = true;
+  if (state_ == State::kIdle || state_ == State::kHandshake) {
+    Close();
+    MaybeDestroy();
+  }
+}
+
+void Connection::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  loop_.counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  boost::system::error_code ignored;
+  socket_.close(ignored);  // pending waits complete with operation_aborted
+  response_.memory_hold.reset();
+  response_.file.Reset();
+  ReleaseBlock();
+}
+
+void Connection::MaybeDestroy() {
+  if (state_ == State::kClosed && pending_waits_ == 0) loop_.Destroy(self_);
+}
+
+void Connection::LogAccess() {
+  boost::system::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  std::string target;
+  for (char c : request_.target) {
+    if (c == '"' || c == '\\') target += '\\';
+    target += c;
+  }
+  std::string agent;
+  for (char c : request_.user_agent) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      agent += '?';
+    } else {
+      agent += c;
+    }
+  }
+  loop_.access_log()->info("{} \"{} {} HTTP/1.{}\" {} {} \"{}\"",
+                           ec ? std::string("-") : peer.address().to_string(),
+                           request_.method_text.empty() ? "-" : std::string(request_.method_text),
+                           target.empty() ? "-" : target, request_.minor_version,
+                           response_.status, bytes_sent_, agent);
+}
+
+}  // namespace refuge::serve

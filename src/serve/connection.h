@@ -1,0 +1,140 @@
+// Connection: one client connection of `refuge serve`, plain TCP or TLS, HTTP/1.1.
+//
+// The connection is a small state machine driven by readiness events from its loop's
+// io_context (Boost.Asio's reactor: `async_wait` on the socket), doing the I/O itself with
+// non-blocking system calls (recv, sendmsg, sendfile) or OpenSSL (SSL_read, SSL_write).
+// That keeps the hot path to one read and one write per request, and keeps an idle
+// keep-alive connection small: it holds no buffer at all while it waits for a request.
+// A buffer block from the loop's pool is taken when bytes arrive and given back when the
+// connection is idle again (see docs/SERVE.md for the measured bytes per connection).
+//
+//   idle --bytes--> reading head --head--> [reading body] --> writing --done--> idle
+//                        | error/limit                          | close requested
+//                        v                                       v
+//                 400 + lingering close                   lingering close
+//
+// Requests are answered strictly in order, one at a time, so pipelined responses keep
+// their order. Deadlines (request head, idle keep-alive, send progress) are checked by the
+// loop's sweep timer, not by a timer per connection.
+//
+// Lifetime: owned by its Loop; it asks the loop to destroy it (Loop::Destroy) as the last
+// action of a handler, once no asynchronous wait is pending.
+//
+// Thread-safety: used only on its loop's thread.
+#ifndef REFUGE_SERVE_CONNECTION_H_
+#define REFUGE_SERVE_CONNECTION_H_
+
+#include <openssl/ssl.h>
+#include <sys/uio.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <list>
+#include <memory>
+
+#include "serve/http_parser.h"
+#include "serve/response.h"
+#include "serve/site_router.h"
+
+namespace refuge::serve {
+
+class Loop;
+
+struct SslDeleter {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+using SslPtr = std::unique_ptr<SSL, SslDeleter>;
+
+class Connection {
+ public:
+  // `ssl` is null for plain HTTP; otherwise the handshake runs first, and `tls_owner`
+  // keeps the certificates it may switch to by SNI alive (they can be reloaded meanwhile).
+  Connection(Loop& loop, boost::asio::ip::tcp::socket socket, SslPtr ssl,
+             std::shared_ptr<const void> tls_owner, RequestHandler& handler);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void Start(std::list<std::unique_ptr<Connection>>::iterator self);
+
+  // Called by the loop's sweep timer. Closes the connection if its deadline passed.
+  void CheckDeadline(int64_t now_ms);
+  // Called when the node starts draining: idle connections close now, busy ones after
+  // their current response.
+  void Drain();
+  bool idle() const { return state_ == State::kIdle; }
+
+ private:
+  enum class State : uint8_t {
+    kHandshake, kIdle, kReadingHead, kReadingBody, kWriting, kLingering, kClosed
+  };
+  // The outcome of one non-blocking I/O call.
+  struct Io {
+    enum Kind : uint8_t { kDone, kWantRead, kWantWrite, kEof, kError } kind;
+    size_t bytes;
+  };
+
+  Io Read(char* data, size_t size);
+  Io WriteV(const iovec* iov, int count);
+  Io SendFile(int fd, uint64_t* offset, uint64_t count);
+
+  void WaitFor(Io::Kind want, void (Connection::*next)());
+  void OnHandshake();
+  enum class BodyProgress : uint8_t { kDone, kNeedMore, kFailed };
+
+  void OnReadable();
+  // Reads what is available. True if bytes arrived; false if a wait was armed or the
+  // connection closed (then the caller returns at once).
+  bool ReadMore();
+  void Process();
+  BodyProgress ConsumeBody();
+  void Dispatch();
+  void RespondError(int status);
+  void StartResponse();
+  void OnWritable();
+  bool ContinueWrite();  // true when the response is fully sent
+  void FinishResponse();
+  void StartLingeringClose();
+  void OnLingerReadable();
+  void Close();
+  void MaybeDestroy();
+  void AcquireBlock();
+  void ReleaseBlock();
+  void LogAccess();
+
+  Loop& loop_;
+  boost::asio::ip::tcp::socket socket_;
+  SslPtr ssl_;
+  std::shared_ptr<const void> tls_owner_;
+  RequestHandler& handler_;
+  std::list<std::unique_ptr<Connection>>::iterator self_;
+
+  State state_ = State::kIdle;
+  bool draining_ = false;
+  // A readiness edge may have been consumed while no read was waiting (during a write
+  // wait): the next read attempt must happen before waiting again.
+  bool must_try_read_ = false;
+  int pending_waits_ = 0;
+  int64_t deadline_ms_ = 0;
+
+  char* block_ = nullptr;  // from the loop's BufferPool, only while busy
+  uint32_t begin_ = 0;     // unparsed bytes are block_[begin_, end_)
+  uint32_t end_ = 0;
+
+  RequestHead request_;
+  uint64_t body_left_ = 0;  // Content-Length body still to discard
+  ChunkedDecoder chunked_;
+
+  Response response_;
+  iovec iov_[2];
+  int iov_count_ = 0;
+  uint64_t file_offset_ = 0;
+  uint64_t file_left_ = 0;
+  uint32_t tls_chunk_begin_ = 0;  // TLS file sending: bytes read from the file, unsent
+  uint32_t tls_chunk_end_ = 0;
+  uint64_t bytes_sent_ = 0;
+};
+
+}  // namespace refuge::serve
+
+#endif  // REFUGE_SERVE_CONNECTION_H_

@@ -1,0 +1,92 @@
+#include "serve/metrics.h"
+
+namespace refuge::serve {
+
+namespace {
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+template <typename F>
+uint64_t Sum(const ServerMetrics& m, F field) {
+  uint64_t total = 0;
+  for (const auto& loop : m.loops) total += static_cast<uint64_t>(field(*loop));
+  return total;
+}
+
+void Line(std::string& out, const char* name, uint64_t value) {
+  out += name;
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const ServerMetrics& m) {
+  std::string out;
+  Header(out, "refuge_http_requests_total", "counter", "HTTP requests answered, by status code.");
+  for (size_t i = 0; i <= kCountedStatuses.size(); ++i) {
+    uint64_t n = Sum(m, [i](const LoopCounters& c) { return c.requests[i].load(std::memory_order_relaxed); });
+    out += "refuge_http_requests_total{code=\"";
+    out += i < kCountedStatuses.size() ? std::to_string(kCountedStatuses[i]) : "other";
+    out += "\"} ";
+    out += std::to_string(n);
+    out += '\n';
+  }
+  Header(out, "refuge_http_response_bytes_total", "counter", "Bytes of HTTP responses sent (heads and bodies).");
+  Line(out, "refuge_http_response_bytes_total",
+       Sum(m, [](const LoopCounters& c) { return c.response_bytes.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_http_connections_total", "counter", "Connections accepted.");
+  Line(out, "refuge_http_connections_total",
+       Sum(m, [](const LoopCounters& c) { return c.connections_accepted.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_http_open_connections", "gauge", "Connections open now.");
+  Line(out, "refuge_http_open_connections",
+       Sum(m, [](const LoopCounters& c) { return c.connections_open.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_http_timeouts_total", "counter", "Connections closed by a timeout (idle, request head, send).");
+  Line(out, "refuge_http_timeouts_total",
+       Sum(m, [](const LoopCounters& c) { return c.timeouts.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_tls_handshakes_total", "counter", "TLS handshakes completed.");
+  Line(out, "refuge_tls_handshakes_total",
+       Sum(m, [](const LoopCounters& c) { return c.tls_handshakes.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_tls_handshake_failures_total", "counter", "TLS handshakes that failed.");
+  Line(out, "refuge_tls_handshake_failures_total",
+       Sum(m, [](const LoopCounters& c) { return c.tls_handshake_failures.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_cache_hits_total", "counter", "Responses served from the in-memory object cache.");
+  Line(out, "refuge_cache_hits_total",
+       Sum(m, [](const LoopCounters& c) { return c.cache_hits.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_cache_misses_total", "counter", "Small objects read from the store into the cache.");
+  Line(out, "refuge_cache_misses_total",
+       Sum(m, [](const LoopCounters& c) { return c.cache_misses.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_cache_bytes", "gauge", "Bytes held by the object caches.");
+  Line(out, "refuge_cache_bytes",
+       Sum(m, [](const LoopCounters& c) { return c.cache_bytes.load(std::memory_order_relaxed); }));
+  Header(out, "refuge_sites_served", "gauge", "Sites with a verified version being served.");
+  Line(out, "refuge_sites_served", static_cast<uint64_t>(m.sites_served.load(std::memory_order_relaxed)));
+  Header(out, "refuge_catalog_reloads_total", "counter", "Catalog reloads (new publications, SIGHUP).");
+  Line(out, "refuge_catalog_reloads_total", m.catalog_reloads.load(std::memory_order_relaxed));
+  Header(out, "refuge_catalog_reload_failures_total", "counter", "Sites that failed to load on a reload.");
+  Line(out, "refuge_catalog_reload_failures_total", m.catalog_reload_failures.load(std::memory_order_relaxed));
+  Header(out, "refuge_site_requests_total", "counter", "Requests for each site's content.");
+  m.sites.ForEach([&](const std::string& id, const SiteCounters& c) {
+    out += "refuge_site_requests_total{site=\"" + id + "\"} " +
+           std::to_string(c.requests.load(std::memory_order_relaxed)) + "\n";
+  });
+  Header(out, "refuge_site_response_bytes_total", "counter", "Body bytes sent for each site.");
+  m.sites.ForEach([&](const std::string& id, const SiteCounters& c) {
+    out += "refuge_site_response_bytes_total{site=\"" + id + "\"} " +
+           std::to_string(c.bytes.load(std::memory_order_relaxed)) + "\n";
+  });
+  return out;
+}
+
+}  // namespace refuge::serve

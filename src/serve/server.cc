@@ -1,0 +1,469 @@
+#include "serve/server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <ctime>
+
+#include "serve/admin_router.h"
+#include "serve/redirect_router.h"
+#include "serve/tls_context.h"
+
+namespace refuge::serve {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// How often each loop checks deadlines and picks up a new catalog.
+constexpr auto kSweepInterval = std::chrono::milliseconds(100);
+// How long accepting pauses after the process ran out of file descriptors.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// The listen backlog (the kernel caps it at net.core.somaxconn).
+constexpr int kListenBacklog = 4096;
+// Bytes of request a connection buffer holds: two heads, so that a whole head always fits
+// after the previous pipelined request's bytes are dropped.
+constexpr size_t kMinReadCapacity = 16 * 1024;
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string PathCacheControl(int64_t max_age) {
+  return "public, max-age=" + std::to_string(max_age);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// BufferPool
+
+BufferPool::~BufferPool() {
+  for (char* block : free_) std::unique_ptr<char[]> owned(block);
+}
+
+char* BufferPool::Acquire() {
+  ++in_use_;
+  if (!free_.empty()) {
+    char* block = free_.back();
+    free_.pop_back();
+    return block;
+  }
+  return std::unique_ptr<char[]>(new char[block_size_]).release();
+}
+
+void BufferPool::Release(char* block) {
+  --in_use_;
+  if (free_.size() < kMaxFreeBlocks) {
+    free_.push_back(block);
+  } else {
+    std::unique_ptr<char[]> owned(block);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loop
+
+Loop::Loop(Server& server, int index)
+    : server_(server),
+      index_(index),
+      io_(1),
+      limits_{static_cast<size_t>(server.config().max_request_head_bytes),
+              server.config().max_header_count},
+      pool_(std::max<size_t>(kMinReadCapacity, 2 * server.config().max_request_head_bytes)),
+      counters_(*server.metrics().loops[static_cast<size_t>(index)]),
+      cache_(server.config().cache_bytes /
+                 static_cast<uint64_t>(std::max<size_t>(1, server.metrics().loops.size())),
+             server.config().cache_max_object_bytes),
+      sweep_timer_(io_) {}
+
+Loop::~Loop() {
+  connections_.clear();
+  listeners_.clear();
+}
+
+const ServeConfig& Loop::config() const { return server_.config(); }
+spdlog::logger* Loop::access_log() const { return server_.access_log(); }
+
+int64_t Loop::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view Loop::Date() {
+  int64_t now = static_cast<int64_t>(::time(nullptr));
+  if (now != date_second_) {
+    FormatHttpDate(now, date_);
+    date_second_ = now;
+  }
+  return std::string_view(date_, kHttpDateLength);
+}
+
+void Loop::AddListener(tcp::acceptor acceptor, ListenerKind kind) {
+  auto listener = std::make_unique<Listener>(Listener{std::move(acceptor), kind, asio::steady_timer(io_)});
+  listeners_.push_back(std::move(listener));
+}
+
+RequestHandler& Loop::HandlerFor(ListenerKind kind) {
+  switch (kind) {
+    case ListenerKind::kRedirect: return *redirect_router_;
+    case ListenerKind::kAdmin: return *admin_router_;
+    default: return *site_router_;
+  }
+}
+
+void Loop::Accept(Listener& listener) {
+  listener.acceptor.async_accept([this, &listener](const boost::system::error_code& ec, tcp::socket socket) {
+    if (draining_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors or memory: pause instead of spinning; other errors (a client
+      // that reset before accept) just move on.
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+          ec == asio::error::no_memory) {
+        listener.retry.expires_after(kAcceptRetryDelay);
+        listener.retry.async_wait([this, &listener](const boost::system::error_code& e) {
+          if (!e && !draining_) Accept(listener);
+        });
+        return;
+      }
+      Accept(listener);
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.set_option(tcp::no_delay(true), ignored);
+    SslPtr ssl;
+    std::shared_ptr<const void> tls_owner;
+    if (listener.kind == ListenerKind::kHttps) {
+      std::shared_ptr<const ServeState> state = server_.state();
+      if (state->tls) {
+        ssl.reset(SSL_new(state->tls->context().native_handle()));
+        tls_owner = state->tls;
+      }
+      if (!ssl) {
+        Accept(listener);
+        return;  // the socket closes
+      }
+      SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    }
+    connections_.push_back(std::make_unique<Connection>(*this, std::move(socket), std::move(ssl),
+                                                        std::move(tls_owner), HandlerFor(listener.kind)));
+    auto it = std::prev(connections_.end());
+    Accept(listener);
+    (*it)->Start(it);  // may destroy the connection at once
+  });
+}
+
+void Loop::Destroy(std::list<std::unique_ptr<Connection>>::iterator it) {
+  connections_.erase(it);
+  if (draining_ && connections_.empty()) io_.stop();
+}
+
+void Loop::RefreshState() {
+  uint64_t generation = server_.state_generation();
+  if (generation != state_generation_) {
+    site_router_->SetState(server_.state());
+    state_generation_ = generation;
+  }
+}
+
+void Loop::Sweep() {
+  RefreshState();
+  const int64_t now = NowMs();
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection& c = **it;
+    ++it;  // CheckDeadline may destroy c
+    c.CheckDeadline(now);
+  }
+  if (draining_ && connections_.empty()) {
+    io_.stop();
+    return;
+  }
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Sweep();
+  });
+}
+
+Status Loop::Open(const std::string& home_path) {
+  REFUGE_ASSIGN_OR_RETURN(home_, NodeHome::Open(home_path));
+  return Status::Ok();
+}
+
+void Loop::Run() {
+  site_router_ = std::make_unique<SiteRouter>(*home_, cache_, counters_);
+  redirect_router_ = std::make_unique<RedirectRouter>(server_.config().acme_webroot,
+                                                      server_.config().https_port);
+  admin_router_ = std::make_unique<AdminRouter>(server_.metrics());
+  RefreshState();
+  for (auto& listener : listeners_) Accept(*listener);
+  Sweep();
+  io_.run();
+}
+
+void Loop::PostDrain() {
+  asio::post(io_, [this] { DrainNow(); });
+}
+
+void Loop::PostStop() { io_.stop(); }
+
+void Loop::DrainNow() {
+  draining_ = true;
+  for (auto& listener : listeners_) {
+    boost::system::error_code ignored;
+    listener->acceptor.close(ignored);
+    listener->retry.cancel();
+  }
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection& c = **it;
+    ++it;  // Drain may destroy c
+    c.Drain();
+  }
+  if (connections_.empty()) io_.stop();
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
+                                               const std::string& config_path) {
+  REFUGE_RETURN_IF_ERROR(ValidateServeConfig(config));
+  std::unique_ptr<Server> server(new Server());
+  server->config_ = config;
+  server->config_path_ = config_path;
+  if (server->config_.home.empty()) server->config_.home = NodeHome::DefaultPath();
+  int threads = config.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server->config_.threads = threads;
+
+  REFUGE_ASSIGN_OR_RETURN(server->home_, NodeHome::Open(server->config_.home));
+  if (!config.access_log.empty()) {
+    try {
+      server->access_log_ = spdlog::basic_logger_mt("access", config.access_log);
+      server->access_log_->set_pattern("%Y-%m-%dT%H:%M:%S%z %v");
+    } catch (const spdlog::spdlog_ex& e) {
+      return IOError("cannot open the access log " + config.access_log + ": " + e.what());
+    }
+  }
+  for (int i = 0; i < threads; ++i) {
+    server->metrics_.loops.push_back(std::make_unique<LoopCounters>());
+  }
+  for (int i = 0; i < threads; ++i) {
+    server->loops_.push_back(std::make_unique<Loop>(*server, i));
+    REFUGE_RETURN_IF_ERROR(server->loops_.back()->Open(server->config_.home));
+  }
+  return server;
+}
+
+Server::~Server() {
+  for (auto& loop : loops_) loop->PostStop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  loops_.clear();
+  if (access_log_) {
+    access_log_->flush();
+    spdlog::drop("access");
+  }
+}
+
+std::shared_ptr<const ServeState> Server::state() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_;
+}
+
+size_t Server::sites_served() const {
+  auto s = state();
+  return s && s->catalog ? s->catalog->site_count() : 0;
+}
+
+Status Server::Bind(const std::string& address, ListenerKind kind, std::string* bound) {
+  REFUGE_ASSIGN_OR_RETURN(ListenAddress parsed, ParseListenAddress(address));
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(parsed.host, ec);
+  if (ec) return InvalidArgument("invalid listen address " + address);
+  uint16_t port = parsed.port;
+  // The admin listener lives on the first loop only; the others are bound on every loop.
+  size_t loops = kind == ListenerKind::kAdmin ? 1 : loops_.size();
+  for (size_t i = 0; i < loops; ++i) {
+    tcp::acceptor acceptor(loops_[i]->io());
+    tcp::endpoint endpoint(ip, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec && ip.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && loops > 1) acceptor.set_option(ReusePort(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(kListenBacklog, ec);
+    if (ec) return IOError("cannot listen on " + address + ": " + ec.message());
+    if (port == 0) port = acceptor.local_endpoint().port();  // the other loops bind this one
+    if (i == 0) *bound = FormatEndpoint(acceptor.local_endpoint());
+    loops_[i]->AddListener(std::move(acceptor), kind);
+  }
+  return Status::Ok();
+}
+
+Status Server::Start() {
+  if (!config_.tls_listen.empty()) {
+    REFUGE_ASSIGN_OR_RETURN(std::unique_ptr<TlsContext> tls, TlsContext::Create(config_.certificates));
+    tls_ = std::move(tls);
+  }
+  REFUGE_RETURN_IF_ERROR(Reload(false));
+  for (const std::string& a : config_.listen) {
+    std::string bound;
+    REFUGE_RETURN_IF_ERROR(Bind(a, ListenerKind::kHttp, &bound));
+    http_addresses_.push_back(bound);
+  }
+  for (const std::string& a : config_.tls_listen) {
+    std::string bound;
+    REFUGE_RETURN_IF_ERROR(Bind(a, ListenerKind::kHttps, &bound));
+    https_addresses_.push_back(bound);
+  }
+  for (const std::string& a : config_.redirect_listen) {
+    std::string bound;
+    REFUGE_RETURN_IF_ERROR(Bind(a, ListenerKind::kRedirect, &bound));
+    redirect_addresses_.push_back(bound);
+  }
+  if (!config_.admin_listen.empty()) {
+    REFUGE_RETURN_IF_ERROR(Bind(config_.admin_listen, ListenerKind::kAdmin, &admin_address_));
+  }
+  return Status::Ok();
+}
+
+Status Server::Reload(bool reread_config) {
+  ServeConfig routing = config_;
+  std::shared_ptr<TlsContext> tls;
+  {
+    auto current = state();
+    if (current) tls = current->tls;
+  }
+  if (!tls && tls_) tls = std::shared_ptr<TlsContext>(std::move(tls_));
+  if (reread_config && !config_path_.empty()) {
+    auto reread = LoadServeConfig(config_path_);
+    if (!reread.ok()) return reread.status();
+    routing = std::move(reread).value();
+    REFUGE_RETURN_IF_ERROR(ValidateServeConfig(routing));
+    if (routing.listen != config_.listen || routing.tls_listen != config_.tls_listen ||
+        routing.redirect_listen != config_.redirect_listen ||
+        routing.admin_listen != config_.admin_listen ||
+        (routing.threads != 0 && routing.threads != config_.threads) ||
+        routing.cache_bytes != config_.cache_bytes || routing.access_log != config_.access_log) {
+      spdlog::warn("listeners, threads, cache sizes and the access log change only on restart");
+    }
+    if (!config_.tls_listen.empty() && !routing.certificates.empty()) {
+      auto fresh = TlsContext::Create(routing.certificates);
+      if (!fresh.ok()) {
+        spdlog::error("certificates not reloaded: {}", fresh.status().message());
+      } else {
+        tls = std::shared_ptr<TlsContext>(std::move(fresh).value());
+      }
+    }
+  }
+  auto current = state();
+  Catalog::BuildReport report;
+  auto catalog = Catalog::Build(*home_, current ? current->catalog.get() : nullptr,
+                                metrics_.sites, &report);
+  for (const std::string& w : report.warnings) spdlog::warn("{}", w);
+  metrics_.catalog_reload_failures.fetch_add(report.warnings.size(), std::memory_order_relaxed);
+  metrics_.catalog_reloads.fetch_add(1, std::memory_order_relaxed);
+  metrics_.sites_served.store(static_cast<int64_t>(catalog->site_count()), std::memory_order_relaxed);
+  if (report.sites_loaded > 0) {
+    spdlog::info("serving {} site(s) ({} newly verified)", catalog->site_count(), report.sites_loaded);
+  }
+
+  auto next = std::make_shared<ServeState>();
+  next->catalog = std::move(catalog);
+  next->tls = std::move(tls);
+  for (const auto& [host, site] : routing.hosts) next->hosts.emplace(host, site);
+  next->default_site = routing.default_site;
+  next->path_cache_control = PathCacheControl(routing.path_max_age_seconds);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    state_ = std::move(next);
+  }
+  generation_.fetch_add(1, std::memory_order_release);
+  return Status::Ok();
+}
+
+void Server::ArmReloadTimer() {
+  reload_timer_->expires_after(std::chrono::milliseconds(config_.reload_interval_ms));
+  reload_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || draining_) return;
+    auto fingerprint = Catalog::Fingerprint(home_->db());
+    auto current = state();
+    if (fingerprint.ok() && (!current || *fingerprint != current->catalog->fingerprint())) {
+      Status s = Reload(false);
+      if (!s.ok()) spdlog::error("reload failed: {}", s.message());
+    }
+    ArmReloadTimer();
+  });
+}
+
+void Server::OnSignal(int signal) {
+  if (signal == SIGHUP) {
+    Status s = Reload(true);
+    if (s.ok()) {
+      spdlog::info("configuration and sites reloaded");
+    } else {
+      spdlog::error("reload failed, the previous configuration stays: {}", s.message());
+    }
+    return;
+  }
+  if (draining_) return;
+  draining_ = true;
+  spdlog::info("draining connections (at most {} ms)", config_.drain_timeout_ms);
+  reload_timer_->cancel();
+  for (auto& loop : loops_) loop->PostDrain();
+  drain_timer_->expires_after(std::chrono::milliseconds(config_.drain_timeout_ms));
+  drain_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (auto& loop : loops_) loop->PostStop();
+  });
+}
+
+void Server::Shutdown() {
+  asio::post(control_, [this] { OnSignal(SIGTERM); });
+}
+
+void Server::Run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      OnSignal(signal);
+      wait_signal();
+    });
+  };
+  wait_signal();
+  reload_timer_ = std::make_unique<asio::steady_timer>(control_);
+  drain_timer_ = std::make_unique<asio::steady_timer>(control_);
+  ArmReloadTimer();
+
+  std::atomic<int> running{static_cast<int>(loops_.size())};
+  for (auto& loop : loops_) {
+    Loop* l = loop.get();
+    threads_.emplace_back([l, &running, this] {
+      l->Run();
+      if (running.fetch_sub(1) == 1) asio::post(control_, [this] { control_.stop(); });
+    });
+  }
+  control_.run();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  if (access_log_) access_log_->flush();
+}
+
+}  // namespace refuge::serve

@@ -1,0 +1,196 @@
+// Server: `refuge serve`, one event loop per thread, each with its own listeners.
+//
+// Every listener address is bound once per loop with SO_REUSEPORT, so the kernel spreads
+// new connections over the loops and no lock is shared on accept (port 0 is resolved by
+// the first loop, the others bind the port it got). Each loop has its own buffer pool,
+// object cache, database connection (for TUF metadata lookups) and counters.
+//
+// The control thread (the caller of Run) handles signals and reloads:
+//   SIGHUP           re-read the config file (hosts, default site, max-age, access log)
+//                    and reload the catalog; connections are not touched.
+//   new publication  the node database is polled every reload_interval_ms; a changed site
+//                    version rebuilds the catalog, which loops pick up within 100 ms.
+//   SIGTERM, SIGINT  drain: listeners close, idle connections close, busy ones finish
+//                    their response; after drain_timeout_ms the rest are cut.
+//
+// Thread-safety: Start/Run/Shutdown from one thread; loops run on their own threads.
+#ifndef REFUGE_SERVE_SERVER_H_
+#define REFUGE_SERVE_SERVER_H_
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "node/node_home.h"
+#include "serve/config.h"
+#include "serve/connection.h"
+#include "serve/metrics.h"
+#include "serve/object_cache.h"
+#include "serve/site_router.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace refuge::serve {
+
+class TlsContext;
+class Server;
+
+// Fixed-size buffer blocks for busy connections: [request bytes | response head | TLS file
+// chunk]. Blocks are recycled; at most kMaxFreeBlocks stay allocated while unused.
+class BufferPool {
+ public:
+  static constexpr size_t kMaxFreeBlocks = 1024;
+  static constexpr size_t kTlsChunkBytes = 16 * 1024;
+
+  explicit BufferPool(size_t read_capacity)
+      : read_capacity_(read_capacity),
+        block_size_(read_capacity + kMaxResponseHeadBytes + kTlsChunkBytes) {}
+  ~BufferPool();
+  char* Acquire();
+  void Release(char* block);
+
+  size_t read_capacity() const { return read_capacity_; }
+  char* HeadArea(char* block) const { return block + read_capacity_; }
+  char* ChunkArea(char* block) const { return block + read_capacity_ + kMaxResponseHeadBytes; }
+  size_t blocks_in_use() const { return in_use_; }
+
+ private:
+  const size_t read_capacity_;
+  const size_t block_size_;
+  std::vector<char*> free_;
+  size_t in_use_ = 0;
+};
+
+enum class ListenerKind : uint8_t { kHttp, kHttps, kRedirect, kAdmin };
+
+class Loop {
+ public:
+  Loop(Server& server, int index);
+  ~Loop();
+  // Opens the loop's own connection to the node home.
+  Status Open(const std::string& home_path);
+
+  boost::asio::io_context& io() { return io_; }
+  BufferPool& pool() { return pool_; }
+  LoopCounters& counters() { return counters_; }
+  const ServeConfig& config() const;
+  const ParseLimits& limits() const { return limits_; }
+  spdlog::logger* access_log() const;
+  int64_t NowMs() const;
+  // The Date header value for now, reformatted at most once per second.
+  std::string_view Date();
+
+  // Adds a listening socket (already bound and listening) of `kind`.
+  void AddListener(boost::asio::ip::tcp::acceptor acceptor, ListenerKind kind);
+  void Run();
+  // Thread-safe: asks the loop to drain (and stop when empty) / to stop now.
+  void PostDrain();
+  void PostStop();
+  void Destroy(std::list<std::unique_ptr<Connection>>::iterator it);
+  size_t connection_count() const { return connections_.size(); }
+
+ private:
+  struct Listener {
+    boost::asio::ip::tcp::acceptor acceptor;
+    ListenerKind kind;
+    boost::asio::steady_timer retry;  // accept paused after EMFILE
+  };
+  void Accept(Listener& listener);
+  void Sweep();
+  void DrainNow();
+  void RefreshState();
+  RequestHandler& HandlerFor(ListenerKind kind);
+
+  Server& server_;
+  const int index_;
+  boost::asio::io_context io_;
+  ParseLimits limits_;
+  BufferPool pool_;
+  LoopCounters& counters_;
+  std::unique_ptr<NodeHome> home_;
+  ObjectCache cache_;
+  std::unique_ptr<SiteRouter> site_router_;
+  std::unique_ptr<RequestHandler> redirect_router_;
+  std::unique_ptr<RequestHandler> admin_router_;
+  uint64_t state_generation_ = 0;
+  std::list<std::unique_ptr<Listener>> listeners_;
+  std::list<std::unique_ptr<Connection>> connections_;
+  boost::asio::steady_timer sweep_timer_;
+  bool draining_ = false;
+  int64_t date_second_ = -1;
+  char date_[32];
+};
+
+class Server {
+ public:
+  // `config_path` (may be empty) is re-read on SIGHUP.
+  static Result<std::unique_ptr<Server>> Create(const ServeConfig& config,
+                                               const std::string& config_path);
+  ~Server();
+
+  // Binds every listener and loads the catalog. Errors name the address.
+  Status Start();
+  // Bound addresses ("127.0.0.1:41234", "[::1]:8443"), after Start.
+  const std::vector<std::string>& http_addresses() const { return http_addresses_; }
+  const std::vector<std::string>& https_addresses() const { return https_addresses_; }
+  const std::vector<std::string>& redirect_addresses() const { return redirect_addresses_; }
+  const std::string& admin_address() const { return admin_address_; }
+  size_t sites_served() const;
+
+  // Runs the loops and handles signals until drained. Returns when every loop stopped.
+  void Run();
+  // For tests and embedding: asks Run to drain and return (thread-safe).
+  void Shutdown();
+
+  // --- shared with the loops ---
+  const ServeConfig& config() const { return config_; }
+  ServerMetrics& metrics() { return metrics_; }
+  spdlog::logger* access_log() const { return access_log_.get(); }
+  uint64_t state_generation() const { return generation_.load(std::memory_order_acquire); }
+  std::shared_ptr<const ServeState> state() const;
+
+ private:
+  Server() = default;
+  Status Bind(const std::string& address, ListenerKind kind, std::string* bound);
+  Status Reload(bool reread_config);
+  void PublishState(std::shared_ptr<const Catalog> catalog);
+  void OnSignal(int signal);
+  void ArmReloadTimer();
+
+  ServeConfig config_;
+  std::string config_path_;
+  ServerMetrics metrics_;
+  std::unique_ptr<TlsContext> tls_;
+  std::shared_ptr<spdlog::logger> access_log_;
+  std::unique_ptr<NodeHome> home_;  // the control thread's own connection
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+
+  mutable std::mutex state_mu_;
+  std::shared_ptr<const ServeState> state_;
+  std::atomic<uint64_t> generation_{0};
+
+  boost::asio::io_context control_;
+  std::unique_ptr<boost::asio::steady_timer> reload_timer_;
+  std::unique_ptr<boost::asio::steady_timer> drain_timer_;
+  bool draining_ = false;
+  std::vector<std::string> http_addresses_;
+  std::vector<std::string> https_addresses_;
+  std::vector<std::string> redirect_addresses_;
+  std::string admin_address_;
+};
+
+}  // namespace refuge::serve
+
+#endif  // REFUGE_SERVE_SERVER_H_

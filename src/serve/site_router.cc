@@ -1,0 +1,288 @@
+#include "serve/site_router.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "crypto/sha256.h"
+#include "serve/byte_range.h"
+#include "serve/mime_types.h"
+
+namespace refuge::serve {
+
+namespace {
+
+constexpr std::string_view kSitePrefix = "/s/";
+constexpr std::string_view kRefugePrefix = "/.refuge/";
+constexpr std::string_view kObjectsPrefix = "/.refuge/v1/objects/";
+constexpr std::string_view kSitesUrlPrefix = "/.refuge/v1/sites/";
+constexpr size_t kSiteIdLength = 52;
+constexpr size_t kMaxHostBytes = 255;
+
+constexpr std::string_view kNodePage =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>refuge node</title></head>\n"
+    "<body><h1>refuge node</h1><p>This node serves signed publications. A site is read at "
+    "<code>/s/&lt;site-id&gt;/</code>, or with <code>refuge get SITE_ID/PATH --from "
+    "URL</code>, which verifies every byte.</p></body></html>\n";
+
+bool IsDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Versioned metadata ("3.root.json") and consistent-snapshot targets ("<sha256>.name")
+// never change: they may be cached forever.
+bool IsContentAddressedName(std::string_view last_segment) {
+  size_t dot = last_segment.find('.');
+  if (dot == std::string_view::npos) return false;
+  std::string_view head = last_segment.substr(0, dot);
+  return IsDigits(head) || IsSha256Hex(head);
+}
+
+}  // namespace
+
+bool IfNoneMatchMatches(std::string_view header, std::string_view etag_hex) {
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == '\t' || header[i] == ',')) ++i;
+    if (i >= header.size()) break;
+    if (header[i] == '*') return true;
+    if (header.compare(i, 2, "W/") == 0) i += 2;
+    if (i >= header.size() || header[i] != '"') return false;  // malformed: no match
+    size_t end = header.find('"', i + 1);
+    if (end == std::string_view::npos) return false;
+    if (header.substr(i + 1, end - i - 1) == etag_hex) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+void SiteRouter::NodePage(Response* out) {
+  out->status = 200;
+  out->content_type = "text/html; charset=utf-8";
+  out->cache_control = "no-cache";
+  out->body = Response::Body::kMemory;
+  out->memory = kNodePage;
+  out->total_length = kNodePage.size();
+}
+
+void SiteRouter::Handle(const RequestHead& request, Response* out) {
+  if (request.method == Method::kOptions) {
+    out->status = 204;
+    out->allow = "GET, HEAD, OPTIONS";
+    return;
+  }
+  if (request.method != Method::kGet && request.method != Method::kHead) {
+    SetErrorResponse(out, 405);
+    out->allow = "GET, HEAD, OPTIONS";
+    return;
+  }
+  std::string_view path;
+  if (!DecodeRequestPath(request.target, path_buffer_, &path)) {
+    out->close = true;
+    SetErrorResponse(out, 400);
+    return;
+  }
+  const std::string_view raw_path = StripQuery(request.target);
+  const ServeState& state = *state_;
+
+  if (path.substr(0, kRefugePrefix.size()) == kRefugePrefix) {
+    ServeRefuge(request, path, out);
+    return;
+  }
+  if (path.substr(0, kSitePrefix.size()) == kSitePrefix) {
+    std::string_view rest = path.substr(kSitePrefix.size());
+    std::string_view id = rest.substr(0, std::min(rest.size(), kSiteIdLength));
+    const CatalogSite* site = state.catalog->FindSite(id);
+    if (site == nullptr || (rest.size() > kSiteIdLength && rest[kSiteIdLength] != '/')) {
+      SetErrorResponse(out, 404);
+      return;
+    }
+    if (rest.size() == kSiteIdLength) {  // "/s/<id>": the site's root is "/s/<id>/"
+      size_t n = raw_path.size();
+      std::memcpy(location_buffer_, raw_path.data(), n);
+      location_buffer_[n++] = '/';
+      SetErrorResponse(out, 301);
+      out->location = std::string_view(location_buffer_, n);
+      return;
+    }
+    // raw_path's site part has the same length decoded or not (site IDs are base32).
+    ServeSitePath(request, *site, rest.substr(kSiteIdLength + 1), raw_path, out);
+    return;
+  }
+
+  // Host-based: a configured name, else the default site, else the node's own page.
+  std::string_view site_id;
+  std::string_view host = request.host;
+  if (host.size() <= kMaxHostBytes && !state.hosts.empty()) {
+    char lower[kMaxHostBytes];
+    size_t n = 0;
+    for (char c : host) {
+      if (c == ':' && (n == 0 || lower[0] != '[')) break;
+      lower[n++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+    }
+    auto it = state.hosts.find(std::string_view(lower, n));
+    if (it != state.hosts.end()) site_id = it->second;
+  }
+  if (site_id.empty()) site_id = state.default_site;
+  const CatalogSite* site = site_id.empty() ? nullptr : state.catalog->FindSite(site_id);
+  if (site == nullptr) {
+    if (path == "/") {
+      NodePage(out);
+    } else {
+      SetErrorResponse(out, 404);
+    }
+    return;
+  }
+  ServeSitePath(request, *site, path.substr(1), raw_path, out);
+}
+
+void SiteRouter::ServeSitePath(const RequestHead& request, const CatalogSite& site,
+                               std::string_view path, std::string_view raw_path, Response* out) {
+  std::string_view lookup = path;
+  if (path.empty() || path.back() == '/') {
+    std::memcpy(lookup_buffer_, path.data(), path.size());
+    std::memcpy(lookup_buffer_ + path.size(), "index.html", 10);
+    lookup = std::string_view(lookup_buffer_, path.size() + 10);
+  }
+  const CatalogFile* file = site.Find(lookup);
+  out->site = site.counters;
+  if (file == nullptr) {
+    if (!path.empty() && path.back() != '/' && site.directories.count(path) != 0) {
+      size_t n = raw_path.size();
+      std::memcpy(location_buffer_, raw_path.data(), n);
+      location_buffer_[n++] = '/';
+      SetErrorResponse(out, 301);
+      out->location = std::string_view(location_buffer_, n);
+      out->site = site.counters;
+      return;
+    }
+    SetErrorResponse(out, 404);
+    out->site = site.counters;
+    return;
+  }
+  out->content_type = file->content_type;
+  out->cache_control = state_->path_cache_control;
+  out->last_modified = site.published_at;
+  ServeObject(request, file->sha256, static_cast<int64_t>(file->length), out);
+}
+
+void SiteRouter::ServeRefuge(const RequestHead& request, std::string_view decoded, Response* out) {
+  if (decoded.substr(0, kObjectsPrefix.size()) == kObjectsPrefix) {
+    std::string_view sha = decoded.substr(kObjectsPrefix.size());
+    if (!IsSha256Hex(sha)) {
+      SetErrorResponse(out, 404);
+      return;
+    }
+    out->content_type = "application/octet-stream";
+    out->cache_control = kImmutableCacheControl;
+    ServeObject(request, sha, -1, out);
+    return;
+  }
+  if (decoded.substr(0, kSitesUrlPrefix.size()) == kSitesUrlPrefix) {
+    scratch_.assign(StripQuery(request.target));
+    auto sha = repository_.ResolveUrlPath(scratch_);
+    if (!sha.ok()) {
+      SetErrorResponse(out, sha.status().code() == StatusCode::kNotFound ||
+                                    sha.status().code() == StatusCode::kInvalidArgument
+                                ? 404
+                                : 500);
+      return;
+    }
+    std::string_view last = decoded.substr(decoded.rfind('/') + 1);
+    out->content_type = ContentTypeFor(last);
+    out->cache_control =
+        IsContentAddressedName(last) ? kImmutableCacheControl : std::string_view(state_->path_cache_control);
+    scratch_ = std::move(sha).value();
+    ServeObject(request, scratch_, -1, out);
+    return;
+  }
+  SetErrorResponse(out, 404);
+}
+
+void SiteRouter::ServeObject(const RequestHead& request, std::string_view sha256, int64_t length,
+                             Response* out) {
+  UniqueFd fd;
+  if (length < 0 || !cache_.Cacheable(static_cast<uint64_t>(length))) {
+    auto opened = home_.store().OpenObject(sha256);
+    if (!opened.ok()) {
+      SetErrorResponse(out, opened.status().code() == StatusCode::kNotFound && length < 0 ? 404 : 500);
+      return;
+    }
+    fd = std::move(opened).value();
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) {
+      SetErrorResponse(out, 500);
+      return;
+    }
+    if (length >= 0 && static_cast<uint64_t>(st.st_size) != static_cast<uint64_t>(length)) {
+      SetErrorResponse(out, 500);  // the stored object is not what the signed targets say
+      return;
+    }
+    length = st.st_size;
+  }
+  const uint64_t total = static_cast<uint64_t>(length);
+  out->etag_hex = sha256;
+  out->total_length = total;
+
+  // Conditional requests (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since.
+  bool not_modified = false;
+  if (!request.if_none_match.empty()) {
+    not_modified = IfNoneMatchMatches(request.if_none_match, sha256);
+  } else if (!request.if_modified_since.empty() && out->last_modified >= 0) {
+    int64_t since = 0;
+    not_modified = ParseHttpDate(request.if_modified_since, &since) && out->last_modified <= since;
+  }
+  if (not_modified) {
+    out->status = 304;
+    out->body = Response::Body::kNone;
+    return;
+  }
+
+  if (!request.range.empty() && request.method == Method::kGet) {
+    bool apply = true;
+    if (!request.if_range.empty()) {
+      // Only the strong entity tag validates a range; a date is not strong enough here.
+      apply = request.if_range.size() == sha256.size() + 2 && request.if_range.front() == '"' &&
+              request.if_range.substr(1, sha256.size()) == sha256 && request.if_range.back() == '"';
+    }
+    if (apply) {
+      RangeDecision d = DecideRange(request.range, total);
+      if (d.kind == RangeDecision::kUnsatisfiable) {
+        bool head_only = out->head_only;
+        out->status = 416;
+        out->body = Response::Body::kNone;
+        out->head_only = head_only;
+        return;
+      }
+      if (d.kind == RangeDecision::kPartial) {
+        out->status = 206;
+        out->partial = true;
+        out->first = d.first;
+        out->last = d.last;
+      }
+    }
+  }
+
+  if (fd.valid()) {
+    out->body = Response::Body::kFile;
+    out->file = std::move(fd);
+    return;
+  }
+  auto object = cache_.Get(home_.store(), sha256, total);
+  if (!object.ok()) {
+    SetErrorResponse(out, 500);
+    return;
+  }
+  counters_.cache_hits.store(cache_.hits(), std::memory_order_relaxed);
+  counters_.cache_misses.store(cache_.misses(), std::memory_order_relaxed);
+  counters_.cache_bytes.store(cache_.size_bytes(), std::memory_order_relaxed);
+  out->body = Response::Body::kMemory;
+  out->memory = (*object)->bytes;
+  out->memory_hold = std::move(object).value();
+}
+
+}  // namespace refuge::serve
