@@ -10,8 +10,10 @@ packages=(
   # libraries (see docs/DEPENDENCIES.md for why each is here)
   libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost1.81-dev libtomlplusplus-dev libspdlog-dev
   # tests: the independent TUF/ed25519 implementation, tools the tests drive
   python3 python3-securesystemslib python3-nacl curl sqlite3 coreutils procps
+  wget openssl
   # fuzzing and sanitizers
   clang-14 libclang-rt-14-dev
 )

@@ -26,3 +26,10 @@ refuge_integration_test(bad_input 300)
 refuge_integration_test(durability 600 RUN_SERIAL)
 # gc --keep 1 while readers run refuge get.
 refuge_integration_test(gc_while_reading 300)
+# refuge serve with real clients: curl (Range, ETag/304, HEAD, pipelining, keep-alive),
+# wget --mirror, refuge get and tuf-client against the node, reloads, SIGTERM, metrics.
+refuge_integration_test(serve_http 300)
+# Malformed and smuggling-style requests over raw sockets: 400 (or close), node healthy.
+refuge_integration_test(serve_malformed 300)
+# HTTPS: self-signed certificates, SNI, TLS versions, resumption, the redirect listener.
+refuge_integration_test(serve_tls 300)

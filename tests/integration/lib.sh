@@ -306,3 +306,42 @@ start_http_server() {
 
 # Number of requests in the http.server log whose path starts with PREFIX.
 http_requests() { grep -c "\"GET $1" "$HTTP_LOG" || true; }
+
+# --- refuge serve ------------------------------------------------------------------------
+# start_node [SERVE_ARGS...]: starts `refuge serve --listen 127.0.0.1:0 --admin 127.0.0.1:0`
+# on $REFUGE_HOME in the background (extra arguments are passed on, e.g. --config F), waits
+# until it has written its addresses, and sets NODE_PID, NODE_ADDR (host:port of the first
+# HTTP listener), NODE_URL (http://NODE_ADDR), NODE_ADMIN (host:port) and NODE_OUT (its
+# stdout lines: "http ADDR", "https ADDR", "redirect ADDR", "admin ADDR"). stderr goes to
+# $NODE_ERR. The node is killed on exit.
+start_node() {
+  NODE_OUT=$TEST_TMP/node.$RANDOM.out
+  NODE_ERR=$NODE_OUT.err
+  rm -f "$REFUGE_HOME/serve.addr"
+  "$REFUGE" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 "$@" >"$NODE_OUT" 2>"$NODE_ERR" &
+  NODE_PID=$!
+  track_pid "$NODE_PID"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    # The node prints all its addresses with one flush, once every listener is bound.
+    if [[ -s $NODE_OUT ]]; then break; fi
+    if ! kill -0 "$NODE_PID" 2>/dev/null; then
+      cat "$NODE_ERR" >&2
+      fail "refuge serve exited at start"
+    fi
+    sleep 0.05
+  done
+  NODE_ADDR=$(awk '$1 == "http" {print $2; exit}' "$NODE_OUT")
+  NODE_ADMIN=$(awk '$1 == "admin" {print $2; exit}' "$NODE_OUT")
+  NODE_URL=http://$NODE_ADDR
+  [[ -n $NODE_ADDR || -n $NODE_ADMIN ]] || { cat "$NODE_ERR" >&2; fail "refuge serve printed no address"; }
+}
+
+# stop_node: SIGTERM, then waits (at most 15 s) for a clean exit; fails if it does not exit 0.
+stop_node() {
+  kill -TERM "$NODE_PID"
+  local rc=0
+  timeout 15 tail --pid="$NODE_PID" -f /dev/null || fail "refuge serve did not exit after SIGTERM"
+  wait "$NODE_PID" || rc=$?
+  [[ $rc -eq 0 ]] || fail "refuge serve exited with $rc after SIGTERM"
+}
