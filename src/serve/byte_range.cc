@@ -44,7 +44,10 @@ RangeDecision DecideRange(std::string_view header, uint64_t length) {
     if (a.empty()) {  // suffix range: the last N bytes
       uint64_t suffix = 0;
       if (!ParseNumber(b, &suffix)) return whole;
-      if (suffix > 0 && length > 0) {
+      // RFC 9110 14.1.1: a non-zero suffix is satisfiable even for an empty representation,
+      // but no 206 can describe zero bytes: the (empty) whole is sent.
+      if (suffix > 0 && length == 0) return whole;
+      if (suffix > 0) {
         ++satisfiable;
         partial.first = suffix >= length ? 0 : length - suffix;
         partial.last = length - 1;

@@ -50,6 +50,9 @@ constexpr uint64_t kMaxBodyBytes = 16 * 1024 * 1024;
 constexpr int kMaxRanges = 1024;
 // The response cache lives in memory.
 constexpr uint64_t kMaxCacheBytes = uint64_t{256} * 1024 * 1024 * 1024;
+// File names in the config (home, certificates, logs, the ACME webroot): PATH_MAX on Linux,
+// less the terminating NUL.
+constexpr size_t kMaxPathBytes = 4095;
 // DNS limits (RFC 1035): a name of at most 253 characters, labels of at most 63.
 constexpr size_t kMaxHostNameBytes = 253;
 constexpr size_t kMaxHostLabelBytes = 63;
@@ -365,6 +368,18 @@ Status CheckHostName(const std::string& host) {
   return Status::Ok();
 }
 
+// A file name: not too long, and no NUL byte (TOML strings may hold "\u0000", which would
+// silently cut the name short in every system call).
+Status CheckPath(const std::string& what, const std::string& path) {
+  if (path.find('\0') != std::string::npos) {
+    return InvalidArgument(what + ": a file name cannot contain a NUL character");
+  }
+  if (path.size() > kMaxPathBytes) {
+    return InvalidArgument(what + ": longer than " + std::to_string(kMaxPathBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
 // Parses every address of one listener list, and refuses an address already used by another
 // listener (two sockets cannot bind it; port 0 is always distinct).
 Status CheckListenList(const std::string& what, const std::vector<std::string>& addresses,
@@ -462,6 +477,8 @@ Status ValidateServeConfig(const ServeConfig& c) {
                            std::to_string(c.cache_max_object_bytes) +
                            ": larger than cache_bytes = " + std::to_string(c.cache_bytes));
   }
+  REFUGE_RETURN_IF_ERROR(CheckPath("[server] home", c.home));
+  REFUGE_RETURN_IF_ERROR(CheckPath("[server] access_log", c.access_log));
   if (!c.default_site.empty() && !IsSiteId(c.default_site)) {
     return InvalidArgument("[server] default_site \"" + c.default_site +
                            "\": not a site ID (52 lowercase base32 characters)");
@@ -482,11 +499,19 @@ Status ValidateServeConfig(const ServeConfig& c) {
     if (cert.cert_file.empty() || cert.key_file.empty()) {
       return InvalidArgument("[[tls.certificates]] needs both cert_file and key_file");
     }
+    REFUGE_RETURN_IF_ERROR(CheckPath("[[tls.certificates]] cert_file", cert.cert_file));
+    REFUGE_RETURN_IF_ERROR(CheckPath("[[tls.certificates]] key_file", cert.key_file));
   }
   if (!c.redirect_listen.empty() && c.tls_listen.empty()) {
     return InvalidArgument("[redirect] listen sends clients to HTTPS, but [tls] listen is empty");
   }
   REFUGE_RETURN_IF_ERROR(CheckRange("[redirect] https_port", c.https_port, 1, 65535));
+  REFUGE_RETURN_IF_ERROR(CheckPath("[redirect] acme_webroot", c.acme_webroot));
+  // The server runs with whatever working directory it was started in.
+  if (!c.acme_webroot.empty() && c.acme_webroot.front() != '/') {
+    return InvalidArgument("[redirect] acme_webroot \"" + c.acme_webroot +
+                           "\": must be an absolute path");
+  }
   return Status::Ok();
 }
 

@@ -24,6 +24,8 @@ constexpr int64_t kLingerTimeoutMs = 2'000;
 // The most one sendfile call is asked to send: keeps one large response from holding the
 // loop while other connections wait.
 constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+// Bytes kept free after a request head for reading its body through.
+constexpr size_t kMinBodyRoom = 4096;
 
 }  // namespace
 
@@ -278,6 +280,13 @@ void Connection::Process() {
       WaitFor(Io::kWantRead, &Connection::OnReadable);
       return;
     }
+    // Keep room behind the head: a body is read (and dropped) just after it.
+    const size_t capacity = loop_.pool().read_capacity();
+    if (begin_ > 0 && capacity - begin_ < loop_.limits().max_head_bytes + kMinBodyRoom) {
+      std::memmove(block_, block_ + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
     ParseError error;
     ParseStatus st = ParseRequestHead(block_ + begin_, end_ - begin_, loop_.limits(), &request_, &error);
     if (st == ParseStatus::kIncomplete) {
@@ -306,6 +315,7 @@ void Connection::Process() {
         return;
       }
       body_left_ = request_.content_length;
+      body_start_ = begin_;
       chunked_ = ChunkedDecoder();
       state_ = State::kReadingBody;
       continue;
@@ -338,8 +348,9 @@ Connection::BodyProgress Connection::ConsumeBody() {
     body_left_ -= n;
     if (body_left_ == 0) return BodyProgress::kDone;
   }
-  // The request head stays in place (its views are live); body bytes are dropped.
-  end_ = begin_;
+  // The request head stays in place (its views are live); the body bytes seen so far are
+  // dropped, and the next ones are read where the body started.
+  begin_ = end_ = body_start_;
   return BodyProgress::kNeedMore;
 }
 

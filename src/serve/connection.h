@@ -122,7 +122,8 @@ class Connection {
   uint32_t end_ = 0;
 
   RequestHead request_;
-  uint64_t body_left_ = 0;  // Content-Length body still to discard
+  uint64_t body_left_ = 0;   // Content-Length body still to discard
+  uint32_t body_start_ = 0;  // where body bytes are read to (just after the head)
   ChunkedDecoder chunked_;
 
   Response response_;

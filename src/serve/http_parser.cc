@@ -135,25 +135,38 @@ ParseStatus ParseRequestLine(std::string_view line, RequestHead* head, ParseErro
     std::string_view rest = target.substr(scheme_end + 3);
     size_t slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
-    if (authority.empty() || authority.find_first_of("@?#") != std::string_view::npos) {
-      return Fail(error, 400, "invalid authority in the request target");
+    // The authority replaces Host, so it gets the same check (which also refuses userinfo).
+    if (authority.empty()) return Fail(error, 400, "invalid authority in the request target");
+    for (char c : authority) {
+      if (!IsHostChar(static_cast<unsigned char>(c))) {
+        return Fail(error, 400, "invalid authority in the request target");
+      }
     }
     head->host = authority;
-    head->target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    // Without a path the target is "/": the second '/' of "://", so the view stays in the
+    // buffer like every other.
+    head->target = slash == std::string_view::npos ? target.substr(scheme_end + 2, 1)
+                                                   : rest.substr(slash);
   }
   head->keep_alive = head->minor_version == 1;
   return ParseStatus::kComplete;
 }
 
-// Applies one header field to the head. `seen_host` tracks Host given as a field.
+// What the fields seen so far said that RequestHead does not record.
+struct FieldsSeen {
+  bool host = false;  // a Host field (not an absolute-form authority)
+  bool transfer_encoding = false;
+  bool close = false;  // a "close" connection option: no other option overrides it
+};
+
+// Applies one header field to the head.
 ParseStatus ApplyField(std::string_view name, std::string_view value, RequestHead* head,
-                       bool* seen_host, bool* seen_te, bool absolute_host,
-                       ParseError* error) {
+                       FieldsSeen* seen, bool absolute_host, ParseError* error) {
   switch (name.size()) {
     case 4:
       if (EqualsIgnoreCase(name, "host")) {
-        if (*seen_host) return Fail(error, 400, "more than one Host field");
-        *seen_host = true;
+        if (seen->host) return Fail(error, 400, "more than one Host field");
+        seen->host = true;
         for (char c : value) {
           if (!IsHostChar(static_cast<unsigned char>(c))) {
             return Fail(error, 400, "invalid Host field");
@@ -191,8 +204,10 @@ ParseStatus ApplyField(std::string_view name, std::string_view value, RequestHea
           size_t comma = rest.find(',');
           std::string_view option = TrimOws(rest.substr(0, comma));
           if (EqualsIgnoreCase(option, "close")) {
+            seen->close = true;
             head->keep_alive = false;
-          } else if (EqualsIgnoreCase(option, "keep-alive") && head->minor_version == 0) {
+          } else if (EqualsIgnoreCase(option, "keep-alive") && head->minor_version == 0 &&
+                     !seen->close) {
             head->keep_alive = true;
           }
           if (comma == std::string_view::npos) break;
@@ -222,8 +237,8 @@ ParseStatus ApplyField(std::string_view name, std::string_view value, RequestHea
       if (EqualsIgnoreCase(name, "if-modified-since")) {
         head->if_modified_since = value;
       } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
-        if (*seen_te) return Fail(error, 400, "more than one Transfer-Encoding");
-        *seen_te = true;
+        if (seen->transfer_encoding) return Fail(error, 400, "more than one Transfer-Encoding");
+        seen->transfer_encoding = true;
         if (EqualsIgnoreCase(value, "chunked")) {
           head->chunked = true;
         } else {
@@ -285,8 +300,7 @@ ParseStatus ParseRequestHead(const char* data, size_t size, const ParseLimits& l
   const bool absolute_host = !head->host.empty();
   pos = cr + 2;
 
-  bool seen_host = false;
-  bool seen_te = false;
+  FieldsSeen seen;
   for (;;) {
     if (pos + 1 < window && data[pos] == '\r' && data[pos + 1] == '\n') {
       pos += 2;
@@ -321,13 +335,12 @@ ParseStatus ParseRequestHead(const char* data, size_t size, const ParseLimits& l
         return Fail(error, 400, "invalid character in a header field value");
       }
     }
-    st = ApplyField(line.substr(0, colon), TrimOws(raw_value), head, &seen_host, &seen_te,
-                    absolute_host, error);
+    st = ApplyField(line.substr(0, colon), TrimOws(raw_value), head, &seen, absolute_host, error);
     if (st != ParseStatus::kComplete) return st;
     pos = cr + 2;
   }
 
-  if (head->minor_version == 1 && !seen_host && !absolute_host) {
+  if (head->minor_version == 1 && !seen.host && !absolute_host) {
     return Fail(error, 400, "missing Host field");
   }
   if (head->chunked && head->has_content_length) {

@@ -29,6 +29,14 @@ Result<std::shared_ptr<const CachedObject>> ObjectCache::Get(const ObjectStore& 
   return std::shared_ptr<const CachedObject>(object);
 }
 
+std::shared_ptr<const CachedObject> ObjectCache::Lookup(std::string_view sha256) {
+  auto it = index_.find(sha256);
+  if (it == index_.end()) return nullptr;
+  ++hits_;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return *it->second;
+}
+
 void ObjectCache::EvictUntilFits(uint64_t incoming) {
   while (!lru_.empty() && size_bytes_ + incoming > capacity_bytes_) {
     const auto& victim = lru_.back();

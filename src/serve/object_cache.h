@@ -42,6 +42,10 @@ class ObjectCache {
   Result<std::shared_ptr<const CachedObject>> Get(const ObjectStore& store,
                                                   std::string_view sha256, uint64_t length);
 
+  // The object if it is in memory (a hit), else null; for callers that do not know the
+  // length yet.
+  std::shared_ptr<const CachedObject> Lookup(std::string_view sha256);
+
   uint64_t size_bytes() const { return size_bytes_; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }

@@ -29,8 +29,8 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // The listen backlog (the kernel caps it at net.core.somaxconn).
 constexpr int kListenBacklog = 4096;
-// Bytes of request a connection buffer holds: two heads, so that a whole head always fits
-// after the previous pipelined request's bytes are dropped.
+// Bytes of request a connection buffer holds: two heads, so that a whole head and room
+// for its body always fit once the previous pipelined requests are dropped.
 constexpr size_t kMinReadCapacity = 16 * 1024;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;

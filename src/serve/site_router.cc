@@ -205,7 +205,14 @@ void SiteRouter::ServeRefuge(const RequestHead& request, std::string_view decode
 
 void SiteRouter::ServeObject(const RequestHead& request, std::string_view sha256, int64_t length,
                              Response* out) {
+  // Small objects come from memory; an object of unknown length (metadata, objects by
+  // hash) is looked up in the cache first, then measured on disk.
+  std::shared_ptr<const CachedObject> cached;
   UniqueFd fd;
+  if (length < 0) {
+    cached = cache_.Lookup(sha256);
+    if (cached) length = static_cast<int64_t>(cached->bytes.size());
+  }
   if (length < 0 || !cache_.Cacheable(static_cast<uint64_t>(length))) {
     auto opened = home_.store().OpenObject(sha256);
     if (!opened.ok()) {
@@ -223,6 +230,7 @@ void SiteRouter::ServeObject(const RequestHead& request, std::string_view sha256
       return;
     }
     length = st.st_size;
+    if (cache_.Cacheable(static_cast<uint64_t>(length))) fd.Reset();  // read into the cache below
   }
   const uint64_t total = static_cast<uint64_t>(length);
   out->etag_hex = sha256;
@@ -272,7 +280,8 @@ void SiteRouter::ServeObject(const RequestHead& request, std::string_view sha256
     out->file = std::move(fd);
     return;
   }
-  auto object = cache_.Get(home_.store(), sha256, total);
+  auto object = cached ? Result<std::shared_ptr<const CachedObject>>(std::move(cached))
+                       : cache_.Get(home_.store(), sha256, total);
   if (!object.ok()) {
     SetErrorResponse(out, 500);
     return;

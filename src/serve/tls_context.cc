@@ -238,21 +238,30 @@ Status LoadCertificate(boost::asio::ssl::context& context, const CertificateConf
 
   auto key_bytes = ReadFileBounded(config.key_file, limits::kMaxKeyFileBytes);
   if (!key_bytes.ok()) return key_bytes.status().Annotate("TLS key");
-  SecretString key(std::move(key_bytes).value());
-  if (key.bytes.find("ENCRYPTED") != std::string::npos) {
+  SecretString key_pem(std::move(key_bytes).value());
+  // PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY", or the legacy "Proc-Type: 4,ENCRYPTED" header.
+  if (key_pem.bytes.find("-----BEGIN ENCRYPTED") != std::string::npos ||
+      key_pem.bytes.find("Proc-Type: 4,ENCRYPTED") != std::string::npos) {
     return InvalidArgument("TLS key " + config.key_file +
                            ": the key is encrypted; refuge reads unencrypted keys only");
   }
-  context.use_private_key(boost::asio::buffer(key.bytes), boost::asio::ssl::context::pem, ec);
-  if (ec) {
+  OpenSslPtr<BIO> bio(
+      BIO_new_mem_buf(key_pem.bytes.data(), static_cast<int>(key_pem.bytes.size())));
+  if (!bio) return Internal("BIO_new_mem_buf: " + OpenSslErrors());
+  OpenSslPtr<EVP_PKEY> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, &RefusePassphrase, nullptr));
+  if (!key) {
     ERR_clear_error();
-    return InvalidArgument("TLS key " + config.key_file + ": not a PEM private key (" +
-                           ec.message() + ")");
+    return InvalidArgument("TLS key " + config.key_file + ": not a PEM private key");
   }
-  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+  SSL_CTX* ctx = context.native_handle();
+  if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key.get()) != 1) {
     ERR_clear_error();
-    return InvalidArgument("TLS key " + config.key_file +
-                           " does not match the certificate " + config.cert_file);
+    return InvalidArgument("TLS key " + config.key_file + " does not match the certificate " +
+                           config.cert_file);
+  }
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    return InvalidArgument("TLS key " + config.key_file + ": " + OpenSslErrors());
   }
   return Status::Ok();
 }

@@ -8,6 +8,9 @@
 //
 // Thread-safety: after Create(), the context is shared read-only by every event loop
 // (asio::ssl::stream objects made from it live on one loop each).
+// Lifetime: the TlsContext must outlive every SSL object made from context(); the SNI
+// callback of the default SSL_CTX refers to it. Close connections with SSL_shutdown: OpenSSL
+// drops from the session cache the session of a connection freed without close_notify.
 #ifndef REFUGE_SERVE_TLS_CONTEXT_H_
 #define REFUGE_SERVE_TLS_CONTEXT_H_
 
