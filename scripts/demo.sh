@@ -6,7 +6,8 @@
 #   bash scripts/demo.sh [DIR]
 #
 # The demo's node lives in a fresh temporary REFUGE_HOME, printed at the end, so it never
-# touches ~/.refuge. (Serving over HTTP and mirrors arrive with the next milestones.)
+# touches ~/.refuge. At the end the node keeps serving the site over HTTP on a free port of
+# 127.0.0.1 (its address and how to stop it are printed). Mirrors arrive with the next milestone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src_dir=${1:-examples/site}
@@ -50,10 +51,29 @@ if REFUGE_HOME="$demo/reader2" "$refuge" get "$site/index.html" --from "$demo/ta
 fi
 echo "(refused, as it must be; no file was written: $(ls "$demo/forged.html" 2>/dev/null || echo none))"
 
+step "The node serves the site over HTTP (refuge serve, on a free port of 127.0.0.1)"
+REFUGE_HOME=$publisher setsid "$refuge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+  >"$demo/serve.out" 2>"$demo/serve.log" </dev/null &
+node_pid=$!
+for _ in $(seq 100); do [[ -s $demo/serve.out ]] && break; sleep 0.1; done
+addr=$(awk '$1 == "http" {print $2}' "$demo/serve.out")
+admin=$(awk '$1 == "admin" {print $2}' "$demo/serve.out")
+[[ -n $addr ]] || { cat "$demo/serve.log" >&2; echo "ERROR: refuge serve did not start" >&2; exit 1; }
+echo "listening on http://$addr (pid $node_pid)"
+curl -sS -D - -o /dev/null "http://$addr/s/$site/" | grep -E '^(HTTP|ETag|Cache-Control)'
+
+step "A reader on another machine would fetch it over HTTP, verifying every byte"
+REFUGE_HOME="$demo/reader3" "$refuge" get "$site/index.html" --from "http://$addr" -o "$demo/http.html"
+cmp "$src_dir/index.html" "$demo/http.html" && echo "verified and byte-for-byte identical"
+
 step "Done"
 cat <<MSG
   site ID:         $site
+  read it at:      http://$addr/s/$site/           (a browser, curl, wget)
+  verified:        $refuge get $site/index.html --from http://$addr
+  TUF metadata:    http://$addr/.refuge/v1/sites/$site/metadata/1.root.json
+  metrics:         http://$admin/metrics
   publisher home:  $publisher   (REFUGE_HOME=$publisher $refuge site show $site)
-  reader home:     $reader
   binary:          $refuge
+  stop the node:   kill $node_pid
 MSG
