@@ -27,6 +27,8 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 // How long accepting pauses after the process ran out of file descriptors.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// How often the opt-in access log is flushed to its file.
+constexpr auto kAccessLogFlushInterval = std::chrono::seconds(1);
 // The listen backlog (the kernel caps it at net.core.somaxconn).
 constexpr int kListenBacklog = 4096;
 // Bytes of request a connection buffer holds: two heads, so that a whole head and room
@@ -42,6 +44,24 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 std::string PathCacheControl(int64_t max_age) {
   return "public, max-age=" + std::to_string(max_age);
+}
+
+// Does `next` (a re-read config file) change an option that is read only at start?
+// (`running` carries the command line's overrides and the resolved home and threads.)
+bool RestartOnlyOptionsDiffer(const ServeConfig& next, const ServeConfig& running) {
+  return next.tls_listen != running.tls_listen || next.redirect_listen != running.redirect_listen ||
+         (next.threads != 0 && next.threads != running.threads) ||
+         next.reload_interval_ms != running.reload_interval_ms ||
+         next.drain_timeout_ms != running.drain_timeout_ms ||
+         next.keepalive_timeout_ms != running.keepalive_timeout_ms ||
+         next.request_head_timeout_ms != running.request_head_timeout_ms ||
+         next.max_request_head_bytes != running.max_request_head_bytes ||
+         next.max_header_count != running.max_header_count ||
+         next.max_body_bytes != running.max_body_bytes ||
+         next.cache_bytes != running.cache_bytes ||
+         next.cache_max_object_bytes != running.cache_max_object_bytes ||
+         next.access_log != running.access_log || next.acme_webroot != running.acme_webroot ||
+         next.https_port != running.https_port;
 }
 
 }  // namespace
@@ -254,6 +274,9 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
     try {
       server->access_log_ = spdlog::basic_logger_mt("access", config.access_log);
       server->access_log_->set_pattern("%Y-%m-%dT%H:%M:%S%z %v");
+      // Lines reach the file within a second (a tail -f sees them; a crash loses at most
+      // one second), without a write system call per request.
+      spdlog::flush_every(kAccessLogFlushInterval);
     } catch (const spdlog::spdlog_ex& e) {
       return IOError("cannot open the access log " + config.access_log + ": " + e.what());
     }
@@ -355,12 +378,10 @@ Status Server::Reload(bool reread_config) {
     if (!reread.ok()) return reread.status();
     routing = std::move(reread).value();
     REFUGE_RETURN_IF_ERROR(ValidateServeConfig(routing));
-    if (routing.listen != config_.listen || routing.tls_listen != config_.tls_listen ||
-        routing.redirect_listen != config_.redirect_listen ||
-        routing.admin_listen != config_.admin_listen ||
-        (routing.threads != 0 && routing.threads != config_.threads) ||
-        routing.cache_bytes != config_.cache_bytes || routing.access_log != config_.access_log) {
-      spdlog::warn("listeners, threads, cache sizes and the access log change only on restart");
+    if (RestartOnlyOptionsDiffer(routing, config_)) {
+      spdlog::warn("the config file changed options that apply only on restart (listeners, "
+                   "threads, limits, timeouts, cache sizes, access log); hosts, default_site, "
+                   "path_max_age_seconds and certificates were reloaded");
     }
     if (!config_.tls_listen.empty() && !routing.certificates.empty()) {
       auto fresh = TlsContext::Create(routing.certificates);

@@ -489,8 +489,9 @@ Status WriteSelfSignedCertificate(const std::vector<std::string>& names, int day
   const std::string cert_pem = BioContents(cert_bio.get());
 
   // The key first: a certificate on disk without its key would be useless.
-  REFUGE_RETURN_IF_ERROR(WriteFileDurable(key_file, key_pem.bytes, 0600));
-  return WriteFileDurable(cert_file, cert_pem, 0644);
+  REFUGE_RETURN_IF_ERROR(
+      WriteFileDurable(key_file, key_pem.bytes, 0600).Annotate("writing key " + key_file));
+  return WriteFileDurable(cert_file, cert_pem, 0644).Annotate("writing certificate " + cert_file);
 }
 
 }  // namespace refuge::serve

@@ -356,6 +356,16 @@ TEST(ServeConfigValidateTest, HttpsPortOutOfRangeRefused) {
   ExpectInvalid(config, "https_port");
 }
 
+TEST(ServeConfigValidateTest, RelativeAcmeWebrootRefused) {
+  ServeConfig config;
+  config.acme_webroot = "acme";
+  ExpectInvalid(config, "absolute");
+}
+
+TEST(ServeConfigValidateTest, NulInFileNameRefused) {
+  ExpectError("[server]\naccess_log = \"/tmp/a\\u0000b\"\n", {"[server] access_log", "NUL"});
+}
+
 // --- Bounds --------------------------------------------------------------------------------
 
 TEST(ServeConfigValidateTest, ThreadsBounded) {

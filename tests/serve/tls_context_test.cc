@@ -81,6 +81,7 @@ struct ClientOptions {
   int max_version = 0;             // 0: the highest supported
   std::string tls12_ciphers;       // empty: OpenSSL's defaults
   SSL_SESSION* session = nullptr;  // offered for resumption
+  bool tickets = true;             // false: resume by session ID (the server's cache)
 
   ClientOptions& Sni(std::string name) {
     server_name = std::move(name);
@@ -96,6 +97,10 @@ struct ClientOptions {
   }
   ClientOptions& Session(SSL_SESSION* offered) {
     session = offered;
+    return *this;
+  }
+  ClientOptions& NoTickets() {
+    tickets = false;
     return *this;
   }
 };
@@ -128,7 +133,10 @@ HandshakeResult Handshake(TlsContext& tls, const ClientOptions& options) {
   } else if (options.max_version != 0 && options.max_version < TLS1_2_VERSION) {
     SSL_CTX_set_cipher_list(client_ctx.get(), "DEFAULT:@SECLEVEL=0");
   }
-  SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_CLIENT);
+  // No client-side session cache: freeing a context that caches a session marks the session
+  // not resumable, and the session must outlive this client context.
+  SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_OFF);
+  if (!options.tickets) SSL_CTX_set_options(client_ctx.get(), SSL_OP_NO_TICKET);
 
   SslPtr<SSL> client(SSL_new(client_ctx.get()));
   SslPtr<SSL> server(SSL_new(tls.context().native_handle()));
@@ -177,6 +185,10 @@ HandshakeResult Handshake(TlsContext& tls, const ClientOptions& options) {
   // TLS 1.3 sends session tickets after the handshake; a read on the client takes them in.
   char byte;
   SSL_read(client.get(), &byte, 1);
+  // Close both ends properly: OpenSSL marks the session of a connection freed without a
+  // close_notify as not resumable.
+  SSL_shutdown(client.get());
+  SSL_shutdown(server.get());
   ERR_clear_error();
 
   result.ok = true;
@@ -278,7 +290,8 @@ TEST_F(TlsContextTest, SelfSignedRefusesBadNames) {
 }
 
 TEST_F(TlsContextTest, SelfSignedRefusesBadDays) {
-  EXPECT_FALSE(WriteSelfSignedCertificate({"a.test"}, 0, dir_.Sub("x.pem"), dir_.Sub("x.key")).ok());
+  EXPECT_FALSE(
+      WriteSelfSignedCertificate({"a.test"}, 0, dir_.Sub("x.pem"), dir_.Sub("x.key")).ok());
   EXPECT_FALSE(
       WriteSelfSignedCertificate({"a.test"}, 826, dir_.Sub("x.pem"), dir_.Sub("x.key")).ok());
 }
@@ -440,6 +453,19 @@ TEST_F(TlsContextTest, Tls12SessionIsResumed) {
   EXPECT_FALSE(first.reused);
   HandshakeResult second =
       Handshake(*tls, ClientOptions().MaxVersion(TLS1_2_VERSION).Session(first.session.get()));
+  ASSERT_TRUE(second.ok);
+  EXPECT_TRUE(second.reused);
+}
+
+TEST_F(TlsContextTest, Tls12SessionIsResumedFromTheServerCache) {
+  auto tls = CreateBoth();
+  ASSERT_TRUE(tls);
+  const ClientOptions options = ClientOptions().MaxVersion(TLS1_2_VERSION).NoTickets();
+  HandshakeResult first = Handshake(*tls, options);
+  ASSERT_TRUE(first.ok);
+  ASSERT_TRUE(first.session);
+  EXPECT_FALSE(SSL_SESSION_has_ticket(first.session.get()));
+  HandshakeResult second = Handshake(*tls, ClientOptions(options).Session(first.session.get()));
   ASSERT_TRUE(second.ok);
   EXPECT_TRUE(second.reused);
 }
