@@ -259,8 +259,7 @@ void Connection::Process() {
       }
       Dispatch();
       if (!ContinueWrite()) return;  // the rest is sent when the socket is writable
-      FinishResponse();
-      if (state_ == State::kClosed || state_ == State::kLingering) return;
+      if (!FinishResponse()) return;
       continue;
     }
     if (begin_ == end_) {
@@ -322,8 +321,7 @@ void Connection::Process() {
     }
     Dispatch();
     if (!ContinueWrite()) return;
-    FinishResponse();
-    if (state_ == State::kClosed || state_ == State::kLingering) return;
+    if (!FinishResponse()) return;
   }
 }
 
@@ -454,12 +452,11 @@ bool Connection::ContinueWrite() {
 
 void Connection::OnWritable() {
   if (!ContinueWrite()) return;
-  FinishResponse();
-  if (state_ == State::kClosed || state_ == State::kLingering) return;
+  if (!FinishResponse()) return;
   Process();
 }
 
-void Connection::FinishResponse() {
+bool Connection::FinishResponse() {
   LoopCounters& counters = loop_.counters();
   counters.CountStatus(response_.status);
   counters.response_bytes.fetch_add(bytes_sent_, std::memory_order_relaxed);
@@ -472,11 +469,12 @@ void Connection::FinishResponse() {
   response_.memory_hold.reset();
   response_.file.Reset();
   if (close) {
-    StartLingeringClose();
-    return;
+    StartLingeringClose();  // may destroy the connection
+    return false;
   }
   state_ = State::kReadingHead;
   deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+  return true;
 }
 
 void Connection::StartLingeringClose() {

@@ -93,7 +93,9 @@ class Connection {
   void StartResponse();
   void OnWritable();
   bool ContinueWrite();  // true when the response is fully sent
-  void FinishResponse();
+  // Counts and logs the response. False if the connection is closing (it may already be
+  // destroyed: the caller returns at once).
+  bool FinishResponse();
   void StartLingeringClose();
   void OnLingerReadable();
   void Close();

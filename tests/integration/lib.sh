@@ -53,6 +53,15 @@ _cleanup() {
       wait "$pid" 2>/dev/null
     fi
   done
+  if [[ $rc -ne 0 && -n ${TEST_TMP:-} ]]; then
+    # What the nodes said (a crash report, a sanitizer finding) is evidence: show it.
+    local log
+    for log in "$TEST_TMP"/node.*.out.err; do
+      [[ -s $log ]] || continue
+      echo "--- stderr of a node started by this test ($log), last 60 lines:" >&2
+      tail -n 60 "$log" >&2
+    done
+  fi
   if [[ -n ${TEST_TMP:-} && -d $TEST_TMP ]]; then
     chmod -R u+rwX "$TEST_TMP" 2>/dev/null
     rm -rf "$TEST_TMP"
