@@ -41,7 +41,8 @@ namespace {
 const std::map<int, std::string>& Pages() {
   static const auto* pages = [] {
     auto* m = new std::map<int, std::string>();
-    for (int s : {301, 308, 400, 403, 404, 405, 408, 413, 416, 417, 429, 451, 500, 501, 503, 505}) {
+    // No page for 304 and 416: their responses carry no body.
+    for (int s : {301, 308, 400, 403, 404, 405, 408, 413, 417, 429, 451, 500, 501, 503, 505}) {
       std::string title = std::to_string(s) + " " + ReasonPhrase(s);
       (*m)[s] = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
                 "</title></head>\n<body><h1>" + title + "</h1><hr><p>refuge</p></body></html>\n";

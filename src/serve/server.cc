@@ -97,7 +97,6 @@ void BufferPool::Release(char* block) {
 
 Loop::Loop(Server& server, int index)
     : server_(server),
-      index_(index),
       io_(1),
       limits_{static_cast<size_t>(server.config().max_request_head_bytes),
               server.config().max_header_count},

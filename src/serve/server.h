@@ -113,7 +113,6 @@ class Loop {
   RequestHandler& HandlerFor(ListenerKind kind);
 
   Server& server_;
-  const int index_;
   boost::asio::io_context io_;
   ParseLimits limits_;
   BufferPool pool_;
