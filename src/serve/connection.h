@@ -4,9 +4,10 @@
 // io_context (Boost.Asio's reactor: `async_wait` on the socket), doing the I/O itself with
 // non-blocking system calls (recv, sendmsg, sendfile) or OpenSSL (SSL_read, SSL_write).
 // That keeps the hot path to one read and one write per request, and keeps an idle
-// keep-alive connection small: it holds no buffer at all while it waits for a request.
+// keep-alive connection small: once idle for kHotBlockHoldMs it holds no buffer at all.
 // A buffer block from the loop's pool is taken when bytes arrive and given back when the
-// connection is idle again (see docs/SERVE.md for the measured bytes per connection).
+// connection has been idle a moment (see docs/SERVE.md for the measured bytes per
+// connection).
 //
 //   idle --bytes--> reading head --head--> [reading body] --> writing --done--> idle
 //                        | error/limit                          | close requested
@@ -82,6 +83,7 @@ class Connection {
   void OnHandshake();
   enum class BodyProgress : uint8_t { kDone, kNeedMore, kFailed };
 
+  void ReadHot();
   void OnReadable();
   // Reads what is available. True if bytes arrived; false if a wait was armed or the
   // connection closed (then the caller returns at once).
@@ -113,11 +115,12 @@ class Connection {
 
   State state_ = State::kIdle;
   bool draining_ = false;
-  // A readiness edge may have been consumed while no read was waiting (during a write
-  // wait): the next read attempt must happen before waiting again.
-  bool must_try_read_ = false;
+  bool hot_read_pending_ = false;  // an Asio read into block_ is queued (see ReadHot)
+  bool corked_ = false;            // TCP_CORK is set while a file body is sent
   int pending_waits_ = 0;
   int64_t deadline_ms_ = 0;
+  int64_t idle_since_ms_ = 0;
+  uint32_t requests_ = 0;  // requests answered on this connection
 
   char* block_ = nullptr;  // from the loop's BufferPool, only while busy
   uint32_t begin_ = 0;     // unparsed bytes are block_[begin_, end_)
@@ -133,7 +136,8 @@ class Connection {
   int iov_count_ = 0;
   uint64_t file_offset_ = 0;
   uint64_t file_left_ = 0;
-  uint32_t tls_chunk_begin_ = 0;  // TLS file sending: bytes read from the file, unsent
+  std::unique_ptr<char[]> tls_chunk_;  // TLS file sending: a piece read from the file
+  uint32_t tls_chunk_begin_ = 0;       // its bytes not yet sent are [begin, end)
   uint32_t tls_chunk_end_ = 0;
   uint64_t bytes_sent_ = 0;
 };

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -70,7 +71,7 @@ bool RestartOnlyOptionsDiffer(const ServeConfig& next, const ServeConfig& runnin
 // BufferPool
 
 BufferPool::~BufferPool() {
-  for (char* block : free_) std::unique_ptr<char[]> owned(block);
+  for (char* block : free_) ::munmap(block, block_size_);
 }
 
 char* BufferPool::Acquire() {
@@ -80,7 +81,12 @@ char* BufferPool::Acquire() {
     free_.pop_back();
     return block;
   }
-  return std::unique_ptr<char[]>(new char[block_size_]).release();
+  void* p = ::mmap(nullptr, block_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    spdlog::critical("out of memory for a connection buffer ({} bytes)", block_size_);
+    std::abort();
+  }
+  return static_cast<char*>(p);
 }
 
 void BufferPool::Release(char* block) {
@@ -88,7 +94,7 @@ void BufferPool::Release(char* block) {
   if (free_.size() < kMaxFreeBlocks) {
     free_.push_back(block);
   } else {
-    std::unique_ptr<char[]> owned(block);
+    ::munmap(block, block_size_);
   }
 }
 

@@ -46,23 +46,24 @@ namespace refuge::serve {
 class TlsContext;
 class Server;
 
-// Fixed-size buffer blocks for busy connections: [request bytes | response head | TLS file
-// chunk]. Blocks are recycled; at most kMaxFreeBlocks stay allocated while unused.
+// Fixed-size buffer blocks for busy connections: [request bytes | response head]. Blocks
+// are recycled; at most kMaxFreeBlocks stay allocated while unused. Blocks are mapped
+// pages (mmap), not heap memory, so that the memory of a burst of connections goes back to
+// the system when the burst is over instead of staying in the allocator's free lists.
 class BufferPool {
  public:
-  static constexpr size_t kMaxFreeBlocks = 1024;
-  static constexpr size_t kTlsChunkBytes = 16 * 1024;
+  static constexpr size_t kMaxFreeBlocks = 128;
 
   explicit BufferPool(size_t read_capacity)
-      : read_capacity_(read_capacity),
-        block_size_(read_capacity + kMaxResponseHeadBytes + kTlsChunkBytes) {}
+      : read_capacity_(read_capacity), block_size_(read_capacity + kMaxResponseHeadBytes) {}
   ~BufferPool();
-  char* Acquire();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+  char* Acquire();  // aborts if the system has no memory left (see docs/ERRORS.md)
   void Release(char* block);
 
   size_t read_capacity() const { return read_capacity_; }
   char* HeadArea(char* block) const { return block + read_capacity_; }
-  char* ChunkArea(char* block) const { return block + read_capacity_ + kMaxResponseHeadBytes; }
   size_t blocks_in_use() const { return in_use_; }
 
  private:
