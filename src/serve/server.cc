@@ -121,19 +121,15 @@ Loop::~Loop() {
 const ServeConfig& Loop::config() const { return server_.config(); }
 spdlog::logger* Loop::access_log() const { return server_.access_log(); }
 
-int64_t Loop::NowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string_view Loop::Date() {
+void Loop::Tick() {
+  now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count();
   int64_t now = static_cast<int64_t>(::time(nullptr));
   if (now != date_second_) {
     FormatHttpDate(now, date_);
     date_second_ = now;
   }
-  return std::string_view(date_, kHttpDateLength);
 }
 
 void Loop::AddListener(tcp::acceptor acceptor, ListenerKind kind) {
@@ -206,6 +202,7 @@ void Loop::RefreshState() {
 }
 
 void Loop::Sweep() {
+  Tick();
   RefreshState();
   const int64_t now = NowMs();
   for (auto it = connections_.begin(); it != connections_.end();) {
@@ -233,6 +230,7 @@ void Loop::Run() {
   redirect_router_ = std::make_unique<RedirectRouter>(server_.config().acme_webroot,
                                                       server_.config().https_port);
   admin_router_ = std::make_unique<AdminRouter>(server_.metrics());
+  Tick();
   RefreshState();
   for (auto& listener : listeners_) Accept(*listener);
   Sweep();

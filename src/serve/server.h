@@ -88,9 +88,13 @@ class Loop {
   const ServeConfig& config() const;
   const ParseLimits& limits() const { return limits_; }
   spdlog::logger* access_log() const;
-  int64_t NowMs() const;
-  // The Date header value for now, reformatted at most once per second.
-  std::string_view Date();
+  // The loop's clock, read at each sweep (every kSweepInterval, 100 ms) rather than per
+  // request: deadlines are checked at that granularity anyway, and the hot path saves the
+  // clock reads. Milliseconds of a monotonic clock.
+  int64_t NowMs() const { return now_ms_; }
+  // The Date header value, reformatted by the sweep when the second changes (so it is at
+  // most 100 ms late).
+  std::string_view Date() const { return std::string_view(date_, kHttpDateLength); }
 
   // Adds a listening socket (already bound and listening) of `kind`.
   void AddListener(boost::asio::ip::tcp::acceptor acceptor, ListenerKind kind);
@@ -111,6 +115,7 @@ class Loop {
   void Sweep();
   void DrainNow();
   void RefreshState();
+  void Tick();
   RequestHandler& HandlerFor(ListenerKind kind);
 
   Server& server_;
@@ -128,6 +133,7 @@ class Loop {
   std::list<std::unique_ptr<Connection>> connections_;
   boost::asio::steady_timer sweep_timer_;
   bool draining_ = false;
+  int64_t now_ms_ = 0;
   int64_t date_second_ = -1;
   char date_[32];
 };
