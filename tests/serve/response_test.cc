@@ -153,7 +153,8 @@ TEST(ResponseHeadTest, RedirectHasLocation) {
 TEST(ResponseHeadTest, LongestLocationFits) {
   Response r = Object();
   r.status = 301;
-  r.location = std::string(kMaxDecodedPathBytes, 'l');
+  const std::string location(kMaxDecodedPathBytes, 'l');
+  r.location = location;
   r.allow = "GET, HEAD, OPTIONS";
   r.last_modified = 253402300799;
   r.close = true;
@@ -201,8 +202,15 @@ TEST(ResponseHeadTest, ErrorResponseWithoutPageHasNoBody) {
   EXPECT_TRUE(Has(head, "Content-Length: 0")) << head;
 }
 
+TEST(ResponseHeadTest, NoPageFor416) {
+  // A 416 carries Content-Range and no body; a page would desynchronize the stream.
+  Response r;
+  SetErrorResponse(&r, 416);
+  EXPECT_EQ(r.body, Response::Body::kNone);
+}
+
 TEST(ResponseHeadTest, EveryErrorPageHasItsStatusInTheTitle) {
-  for (int status : {400, 403, 404, 405, 408, 413, 416, 417, 429, 451, 500, 501, 503, 505}) {
+  for (int status : {400, 403, 404, 405, 408, 413, 417, 429, 451, 500, 501, 503, 505}) {
     std::string title = std::to_string(status) + " " + ReasonPhrase(status);
     EXPECT_NE(ErrorPage(status).find("<title>" + title + "</title>"), std::string_view::npos)
         << status;
