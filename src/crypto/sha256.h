@@ -46,6 +46,8 @@ inline std::string HexEncode(std::string_view s) {
 }
 // Accepts upper and lower case; fails on odd length or a non-hex character.
 Result<std::string> HexDecode(std::string_view hex);
+// The value of one hex digit (either case), or -1.
+int HexDigitValue(char c);
 // True if `s` is exactly 64 lowercase hex characters (a SHA-256 as refuge writes it).
 bool IsSha256Hex(std::string_view s);
 

@@ -461,16 +461,20 @@ void Connection::StartResponse() {
   deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
 }
 
+void Connection::StallWrite(Io io) {
+  if (io.kind == Io::kWantRead || io.kind == Io::kWantWrite) {
+    WaitFor(io.kind, &Connection::OnWritable);
+    return;
+  }
+  Close();
+  MaybeDestroy();
+}
+
 bool Connection::ContinueWrite() {
   while (iov_count_ > 0) {
     Io io = WriteV(iov_, iov_count_);
     if (io.kind != Io::kDone) {
-      if (io.kind == Io::kWantRead || io.kind == Io::kWantWrite) {
-        WaitFor(io.kind, &Connection::OnWritable);
-      } else {
-        Close();
-        MaybeDestroy();
-      }
+      StallWrite(io);
       return false;
     }
     bytes_sent_ += io.bytes;
@@ -495,12 +499,7 @@ bool Connection::ContinueWrite() {
     uint64_t before = file_offset_;
     Io io = SendFile(response_.file.get(), &file_offset_, file_left_);
     if (io.kind != Io::kDone) {
-      if (io.kind == Io::kWantRead || io.kind == Io::kWantWrite) {
-        WaitFor(io.kind, &Connection::OnWritable);
-      } else {
-        Close();
-        MaybeDestroy();
-      }
+      StallWrite(io);
       return false;
     }
     uint64_t sent = file_offset_ - before;

@@ -95,6 +95,8 @@ class Connection {
   void StartResponse();
   void OnWritable();
   bool ContinueWrite();  // true when the response is fully sent
+  // A write that could not complete: wait for the socket, or close on an error.
+  void StallWrite(Io io);
   // Counts and logs the response. False if the connection is closing (it may already be
   // destroyed: the caller returns at once).
   bool FinishResponse();

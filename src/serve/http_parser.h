@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "crypto/sha256.h"
+
 namespace refuge::serve {
 
 enum class Method : uint8_t { kGet, kHead, kPost, kOptions, kOther };
@@ -116,17 +118,11 @@ template <typename OnData>
 ChunkedDecoder::Result ChunkedDecoder::Feed(const char* data, size_t size, size_t* consumed,
                                             OnData&& on_data) {
   size_t i = 0;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   while (i < size && state_ != State::kDone && state_ != State::kError) {
     char c = data[i];
     switch (state_) {
       case State::kSize: {
-        int v = hex(c);
+        int v = HexDigitValue(c);
         if (v >= 0) {
           if (++size_digits_ > 16) { state_ = State::kError; break; }
           chunk_left_ = (chunk_left_ << 4) | static_cast<uint64_t>(v);

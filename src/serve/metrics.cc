@@ -43,33 +43,40 @@ std::string RenderPrometheus(const ServerMetrics& m) {
     out += std::to_string(n);
     out += '\n';
   }
-  Header(out, "refuge_http_response_bytes_total", "counter", "Bytes of HTTP responses sent (heads and bodies).");
-  Line(out, "refuge_http_response_bytes_total",
-       Sum(m, [](const LoopCounters& c) { return c.response_bytes.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_http_connections_total", "counter", "Connections accepted.");
-  Line(out, "refuge_http_connections_total",
-       Sum(m, [](const LoopCounters& c) { return c.connections_accepted.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_http_open_connections", "gauge", "Connections open now.");
-  Line(out, "refuge_http_open_connections",
-       Sum(m, [](const LoopCounters& c) { return c.connections_open.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_http_timeouts_total", "counter", "Connections closed by a timeout (idle, request head, send).");
-  Line(out, "refuge_http_timeouts_total",
-       Sum(m, [](const LoopCounters& c) { return c.timeouts.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_tls_handshakes_total", "counter", "TLS handshakes completed.");
-  Line(out, "refuge_tls_handshakes_total",
-       Sum(m, [](const LoopCounters& c) { return c.tls_handshakes.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_tls_handshake_failures_total", "counter", "TLS handshakes that failed.");
-  Line(out, "refuge_tls_handshake_failures_total",
-       Sum(m, [](const LoopCounters& c) { return c.tls_handshake_failures.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_cache_hits_total", "counter", "Responses served from the in-memory object cache.");
-  Line(out, "refuge_cache_hits_total",
-       Sum(m, [](const LoopCounters& c) { return c.cache_hits.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_cache_misses_total", "counter", "Small objects read from the store into the cache.");
-  Line(out, "refuge_cache_misses_total",
-       Sum(m, [](const LoopCounters& c) { return c.cache_misses.load(std::memory_order_relaxed); }));
-  Header(out, "refuge_cache_bytes", "gauge", "Bytes held by the object caches.");
-  Line(out, "refuge_cache_bytes",
-       Sum(m, [](const LoopCounters& c) { return c.cache_bytes.load(std::memory_order_relaxed); }));
+  // One line per loop counter: name, type, help, and the field summed over the loops.
+  struct LoopMetric {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*read)(const LoopCounters&);
+  };
+  static const LoopMetric kLoopMetrics[] = {
+      {"refuge_http_response_bytes_total", "counter", "Bytes of HTTP responses sent (heads and bodies).",
+       [](const LoopCounters& c) { return c.response_bytes.load(std::memory_order_relaxed); }},
+      {"refuge_http_connections_total", "counter", "Connections accepted.",
+       [](const LoopCounters& c) { return c.connections_accepted.load(std::memory_order_relaxed); }},
+      {"refuge_http_open_connections", "gauge", "Connections open now.",
+       [](const LoopCounters& c) {
+         return static_cast<uint64_t>(c.connections_open.load(std::memory_order_relaxed));
+       }},
+      {"refuge_http_timeouts_total", "counter",
+       "Connections closed by a timeout (idle, request head, send).",
+       [](const LoopCounters& c) { return c.timeouts.load(std::memory_order_relaxed); }},
+      {"refuge_tls_handshakes_total", "counter", "TLS handshakes completed.",
+       [](const LoopCounters& c) { return c.tls_handshakes.load(std::memory_order_relaxed); }},
+      {"refuge_tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
+       [](const LoopCounters& c) { return c.tls_handshake_failures.load(std::memory_order_relaxed); }},
+      {"refuge_cache_hits_total", "counter", "Responses served from the in-memory object cache.",
+       [](const LoopCounters& c) { return c.cache_hits.load(std::memory_order_relaxed); }},
+      {"refuge_cache_misses_total", "counter", "Small objects read from the store into the cache.",
+       [](const LoopCounters& c) { return c.cache_misses.load(std::memory_order_relaxed); }},
+      {"refuge_cache_bytes", "gauge", "Bytes held by the object caches.",
+       [](const LoopCounters& c) { return c.cache_bytes.load(std::memory_order_relaxed); }},
+  };
+  for (const LoopMetric& metric : kLoopMetrics) {
+    Header(out, metric.name, metric.type, metric.help);
+    Line(out, metric.name, Sum(m, metric.read));
+  }
   Header(out, "refuge_sites_served", "gauge", "Sites with a verified version being served.");
   Line(out, "refuge_sites_served", static_cast<uint64_t>(m.sites_served.load(std::memory_order_relaxed)));
   Header(out, "refuge_catalog_reloads_total", "counter", "Catalog reloads (new publications, SIGHUP).");

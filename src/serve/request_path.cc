@@ -1,15 +1,10 @@
 #include "serve/request_path.h"
 
+#include "crypto/sha256.h"
+
 namespace refuge::serve {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Checks the segment that ends at out[end] (exclusive) and starts after the previous '/'.
 bool SegmentAllowed(const char* out, size_t start, size_t end) {
@@ -46,8 +41,8 @@ bool DecodeRequestPath(std::string_view target, char* out, std::string_view* dec
     if (c == '\\') return false;
     if (c == '%') {
       if (i + 2 >= raw.size()) return false;
-      int hi = HexValue(raw[i + 1]);
-      int lo = HexValue(raw[i + 2]);
+      int hi = HexDigitValue(raw[i + 1]);
+      int lo = HexDigitValue(raw[i + 2]);
       if (hi < 0 || lo < 0) return false;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;
