@@ -324,6 +324,18 @@ Status Server::Bind(const std::string& address, ListenerKind kind, std::string* 
   uint16_t port = parsed.port;
   // The admin listener lives on the first loop only; the others are bound on every loop.
   size_t loops = kind == ListenerKind::kAdmin ? 1 : loops_.size();
+  if (port != 0 && loops > 1) {
+    // SO_REUSEPORT would let this node share a port another process (e.g. a second node
+    // started by mistake) already listens on, splitting its traffic silently. A probe bound
+    // without it fails with "Address already in use" in that case.
+    tcp::acceptor probe(control_);
+    tcp::endpoint endpoint(ip, port);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec && ip.is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return IOError("cannot listen on " + address + ": " + ec.message());
+  }
   for (size_t i = 0; i < loops; ++i) {
     tcp::acceptor acceptor(loops_[i]->io());
     tcp::endpoint endpoint(ip, port);

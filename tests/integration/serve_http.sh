@@ -267,6 +267,12 @@ expect_fetch 200 "$BASE/empty.txt"
 assert_header Content-Length 0 "GET of the empty file"
 assert_empty_body "GET of the empty file"
 
+# A second node on the port of a running one is refused, instead of sharing it through
+# SO_REUSEPORT and silently taking half of its connections.
+step "a second node on the same port is refused"
+expect_exit 5 timeout 10 "$REFUGE" serve --listen "$NODE_ADDR" --threads 2 --no-admin
+assert_contains "$RUN_ERR" "Address already in use" "second node's error"
+
 # --- 4. HEAD -------------------------------------------------------------------------------
 step "HEAD: the same head as GET, no body"
 for rel in small.txt big.bin empty.txt index.html; do
