@@ -39,19 +39,21 @@ constexpr size_t kMinBodyRoom = 4096;
 }  // namespace
 
 Connection::Connection(Loop& loop, boost::asio::ip::tcp::socket socket, SslPtr ssl,
-                       std::shared_ptr<const void> tls_owner, RequestHandler& handler)
+                       std::shared_ptr<const void> tls_owner, RequestHandler& handler,
+                       LoopCounters& counters)
     : loop_(loop),
       socket_(std::move(socket)),
       ssl_(std::move(ssl)),
       tls_owner_(std::move(tls_owner)),
-      handler_(handler) {}
+      handler_(handler),
+      counters_(counters) {}
 
 Connection::~Connection() { ReleaseBlock(); }
 
 void Connection::Start(std::list<std::unique_ptr<Connection>>::iterator self) {
   self_ = self;
-  loop_.counters().connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  loop_.counters().connections_open.fetch_add(1, std::memory_order_relaxed);
+  counters_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  counters_.connections_open.fetch_add(1, std::memory_order_relaxed);
   if (ssl_) {
     SSL_set_fd(ssl_.get(), socket_.native_handle());
     SSL_set_accept_state(ssl_.get());
@@ -221,7 +223,7 @@ void Connection::OnHandshake() {
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
-    loop_.counters().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    counters_.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
     state_ = State::kIdle;
     deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
     OnReadable();
@@ -232,7 +234,7 @@ void Connection::OnHandshake() {
     WaitFor(err == SSL_ERROR_WANT_READ ? Io::kWantRead : Io::kWantWrite, &Connection::OnHandshake);
     return;
   }
-  loop_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  counters_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
   Close();
   MaybeDestroy();
 }
@@ -522,7 +524,7 @@ void Connection::OnWritable() {
 }
 
 bool Connection::FinishResponse() {
-  LoopCounters& counters = loop_.counters();
+  LoopCounters& counters = counters_;
   counters.CountStatus(response_.status);
   counters.response_bytes.fetch_add(bytes_sent_, std::memory_order_relaxed);
   if (response_.site != nullptr) {
@@ -582,7 +584,7 @@ void Connection::CheckDeadline(int64_t now_ms) {
     }
     return;
   }
-  if (state_ != State::kLingering) loop_.counters().timeouts.fetch_add(1, std::memory_order_relaxed);
+  if (state_ != State::kLingering) counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
   Close();
   MaybeDestroy();
 }
@@ -598,7 +600,7 @@ void Connection::Drain() {
 void Connection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  loop_.counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   socket_.close(ignored);  // pending waits complete with operation_aborted
   response_.memory_hold.reset();

@@ -50,8 +50,11 @@ class Connection {
  public:
   // `ssl` is null for plain HTTP; otherwise the handshake runs first, and `tls_owner`
   // keeps the certificates it may switch to by SNI alive (they can be reloaded meanwhile).
+  // `counters` receives this connection's statistics (the admin listener's connections
+  // count apart, so that scraping the metrics does not change them).
   Connection(Loop& loop, boost::asio::ip::tcp::socket socket, SslPtr ssl,
-             std::shared_ptr<const void> tls_owner, RequestHandler& handler);
+             std::shared_ptr<const void> tls_owner, RequestHandler& handler,
+             LoopCounters& counters);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -113,6 +116,7 @@ class Connection {
   SslPtr ssl_;
   std::shared_ptr<const void> tls_owner_;
   RequestHandler& handler_;
+  LoopCounters& counters_;
   std::list<std::unique_ptr<Connection>>::iterator self_;
 
   State state_ = State::kIdle;

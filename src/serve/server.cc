@@ -180,8 +180,10 @@ void Loop::Accept(Listener& listener) {
       SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     }
+    LoopCounters& counters = listener.kind == ListenerKind::kAdmin ? admin_counters_ : counters_;
     connections_.push_back(std::make_unique<Connection>(*this, std::move(socket), std::move(ssl),
-                                                        std::move(tls_owner), HandlerFor(listener.kind)));
+                                                        std::move(tls_owner),
+                                                        HandlerFor(listener.kind), counters));
     auto it = std::prev(connections_.end());
     Accept(listener);
     (*it)->Start(it);  // may destroy the connection at once

@@ -123,6 +123,7 @@ class Loop {
   ParseLimits limits_;
   BufferPool pool_;
   LoopCounters& counters_;
+  LoopCounters admin_counters_;  // the admin listener's own traffic, not exported
   std::unique_ptr<NodeHome> home_;
   ObjectCache cache_;
   std::unique_ptr<SiteRouter> site_router_;
