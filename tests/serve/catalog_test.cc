@@ -8,33 +8,21 @@
 #include "common/limits.h"
 #include "crypto/sha256.h"
 #include "publish/publisher.h"
-#include "support/temp_dir.h"
+#include "support/node_with_site.h"
 #include "tuf/metadata.h"
 
 namespace refuge::serve {
 namespace {
 
-using refuge::testing::TempDir;
 using refuge::testing::WriteTestFile;
 
-class CatalogTest : public ::testing::Test {
+class CatalogTest : public refuge::testing::NodeWithSiteTest {
  protected:
   void SetUp() override {
-    auto home = NodeHome::Open(home_dir_.path());
-    ASSERT_TRUE(home.ok()) << home.status().ToString();
-    home_ = std::move(home).value();
-    auto init = InitSite(*home_, InitOptions{}, clock_);
-    ASSERT_TRUE(init.ok()) << init.status().ToString();
-    site_id_ = init->site_id;
+    NodeWithSiteTest::SetUp();
     WriteTestFile(source_.Sub("index.html"), "<h1>v1</h1>");
     WriteTestFile(source_.Sub("docs/guide/intro.md"), "# intro");
-    ASSERT_TRUE(PublishNow().ok());
-  }
-
-  Status PublishNow() {
-    PublishOptions options;
-    options.threads = 2;
-    return Publish(*home_, site_id_, source_.path(), options, clock_).status();
+    ASSERT_TRUE(PublishSource().ok());
   }
 
   std::shared_ptr<const Catalog> Build(const Catalog* previous, Catalog::BuildReport* report) {
@@ -64,11 +52,6 @@ class CatalogTest : public ::testing::Test {
     return *bytes;
   }
 
-  TempDir home_dir_{TempDir::Medium::kFast};
-  TempDir source_{TempDir::Medium::kFast};
-  FakeClock clock_{1'700'000'000};
-  std::unique_ptr<NodeHome> home_;
-  std::string site_id_;
   SiteCounterRegistry counters_;
 };
 
@@ -126,7 +109,7 @@ TEST_F(CatalogTest, FailedReloadKeepsThePreviousVersion) {
   Catalog::BuildReport first_report;
   auto first = Build(nullptr, &first_report);
   WriteTestFile(source_.Sub("index.html"), "<h1>v2</h1>");
-  ASSERT_TRUE(PublishNow().ok());
+  ASSERT_TRUE(PublishSource().ok());
   std::string bytes = CurrentTargetsBytes();
   bytes.back() = bytes.back() == '}' ? ' ' : '}';  // no longer parses or verifies
   ReplaceTargetsRow(bytes);
@@ -156,7 +139,7 @@ TEST_F(CatalogTest, FingerprintChangesWithANewPublication) {
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(*before, catalog->fingerprint());
   WriteTestFile(source_.Sub("index.html"), "<h1>v2</h1>");
-  ASSERT_TRUE(PublishNow().ok());
+  ASSERT_TRUE(PublishSource().ok());
   auto after = Catalog::Fingerprint(home_->db());
   ASSERT_TRUE(after.ok());
   EXPECT_NE(*after, catalog->fingerprint());

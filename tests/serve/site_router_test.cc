@@ -5,30 +5,22 @@
 
 #include "crypto/sha256.h"
 #include "publish/publisher.h"
-#include "support/temp_dir.h"
+#include "support/node_with_site.h"
 
 namespace refuge::serve {
 namespace {
 
-using refuge::testing::TempDir;
 using refuge::testing::WriteTestFile;
 
-class SiteRouterTest : public ::testing::Test {
+class SiteRouterTest : public refuge::testing::NodeWithSiteTest {
  protected:
   void SetUp() override {
-    auto home = NodeHome::Open(home_dir_.path());
-    ASSERT_TRUE(home.ok()) << home.status().ToString();
-    home_ = std::move(home).value();
-    auto init = InitSite(*home_, InitOptions{}, clock_);
-    ASSERT_TRUE(init.ok()) << init.status().ToString();
-    site_id_ = init->site_id;
+    NodeWithSiteTest::SetUp();
     WriteTestFile(source_.Sub("index.html"), kIndex);
     WriteTestFile(source_.Sub("docs/index.html"), "docs");
     WriteTestFile(source_.Sub("a b.txt"), "spaced");
     WriteTestFile(source_.Sub("big.bin"), std::string(300 * 1024, 'z'));
-    PublishOptions options;
-    options.threads = 2;
-    ASSERT_TRUE(Publish(*home_, site_id_, source_.path(), options, clock_).ok());
+    ASSERT_TRUE(PublishSource().ok());
     router_ = std::make_unique<SiteRouter>(*home_, cache_, counters_);
     SetState("");
   }
@@ -65,11 +57,6 @@ class SiteRouterTest : public ::testing::Test {
   std::string SitePath(const std::string& rest) const { return "/s/" + site_id_ + "/" + rest; }
 
   static constexpr const char* kIndex = "<h1>home</h1>";
-  TempDir home_dir_{TempDir::Medium::kFast};
-  TempDir source_{TempDir::Medium::kFast};
-  FakeClock clock_{1'700'000'000};
-  std::unique_ptr<NodeHome> home_;
-  std::string site_id_;
   ObjectCache cache_{1 << 20, 256 * 1024};
   LoopCounters counters_;
   SiteCounterRegistry registry_;
