@@ -371,6 +371,20 @@ elif part == "timeouts":
         data, how = read_until_close(s, limit)
         return data, how, time.monotonic() - t0
 
+    def get_hello(s):
+        """One GET of hello.txt on `s`; returns (parsed responses, raw bytes read)."""
+        s.sendall(b"GET " + P + b"/hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        s.settimeout(3)
+        while True:
+            resp, _ = parse_responses(data)
+            if resp:
+                return resp, data
+            chunk = s.recv(65536)
+            if not chunk:
+                return resp, data
+            data += chunk
+
     def check_closed(name, s, lo, hi, allow=(b"",)):
         data, how, took = time_to_close(s)
         s.close()
@@ -417,17 +431,7 @@ elif part == "timeouts":
 
     # After a response on a keep-alive connection, idle: closed after keepalive_timeout_ms.
     s = connect()
-    s.sendall(b"GET " + P + b"/hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    data = b""
-    s.settimeout(3)
-    while True:
-        resp, _ = parse_responses(data)
-        if resp:
-            break
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    resp, data = get_hello(s)
     if not (resp and resp[0][0] == 200 and resp[0][2] == hello):
         record("idle keep-alive after a response", False, f"first response wrong: {data[:80]!r}")
     else:
@@ -437,17 +441,7 @@ elif part == "timeouts":
     s = connect()
     got = 0
     for i in range(4):
-        s.sendall(b"GET " + P + b"/hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        data = b""
-        s.settimeout(3)
-        while True:
-            resp, _ = parse_responses(data)
-            if resp:
-                break
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        resp, _ = get_hello(s)
         if resp and resp[0][0] == 200 and resp[0][2] == hello:
             got += 1
         time.sleep(0.4)
