@@ -84,6 +84,8 @@ void AddGetCommand(CLI::App& app, Context& ctx);
 void AddTufClientCommand(CLI::App& app, Context& ctx);
 void AddCertCommand(CLI::App& app, Context& ctx);
 void AddServeCommand(CLI::App& app, Context& ctx);
+void AddBlockCommand(CLI::App& app, Context& ctx);
+void AddMirrorCommands(CLI::App& app, Context& ctx);
 
 }  // namespace refuge::cli
 

@@ -1,8 +1,15 @@
-// refuge get SITE_ID/PATH --from SOURCE [-o FILE]
+// refuge get SITE_ID/PATH [--from SOURCE ...] [-o FILE] [--json]
+//
+// One --from: that source alone (a node URL or a node home). Several, or none: every known
+// mirror of the site (the --from URLs, then the site's signed mirror list saved by an earlier
+// get), with failover and racing (node/site_client.h, net/mirror_fetcher.h); the report says
+// which mirror served the file and which failed.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/cli_common.h"
 #include "common/file_util.h"
@@ -14,7 +21,7 @@ namespace {
 
 struct GetArgs {
   std::string what;
-  std::string from;
+  std::vector<std::string> from;
   std::string output;
   bool json = false;
 };
@@ -35,12 +42,30 @@ void RunGet(Context& ctx, const GetArgs& args) {
   std::string path = slash == std::string::npos ? "" : args.what.substr(slash + 1);
   auto home = ctx.OpenHome();
   if (!home) return;
-  auto client = SiteClient::Open(args.from, site_id, home->ClientDir(site_id) + "/metadata");
+  SiteClientOptions options;
+  options.sources = args.from;
+  options.client_dir = home->ClientDir(site_id);
+  if (args.from.empty() && IsSiteId(site_id)) {
+    auto saved = LoadSavedMirrorList(options.client_dir, site_id);
+    if (!saved.ok()) {
+      ctx.Fail(saved.status());
+      return;
+    }
+    if (!*saved || (*saved)->mirrors.empty()) {
+      ctx.Fail(InvalidArgument("no known mirror for site " + site_id + ": give --from URL"));
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+  }
+  auto client = SiteClient::Open(options, site_id);
   if (!client.ok()) {
     ctx.Fail(client.status());
     return;
   }
   auto info = (*client)->Resolve(path);
+  if (!(*client)->mirror_list_warning().empty()) {
+    std::cerr << "refuge: warning: " << Printable((*client)->mirror_list_warning()) << "\n";
+  }
   if (!info.ok()) {
     ctx.Fail(info.status());
     return;
@@ -55,24 +80,41 @@ void RunGet(Context& ctx, const GetArgs& args) {
     ctx.Fail(s);
     return;
   }
+  const std::string from = args.from.size() == 1 ? args.from[0] : (*client)->served_by();
   if (args.json) {
     Json out{{"site_id", site_id},
              {"path", (*client)->target_path()},
              {"version", (*client)->version()},
              {"length", info->length},
              {"sha256", info->hashes.at("sha256")},
-             {"from", args.from}};
+             {"from", from}};
     if (!to_stdout) out["output"] = args.output;
+    if ((*client)->uses_mirrors()) {
+      out["served_by"] = (*client)->served_by();
+      Json mirrors = Json::array();
+      for (const MirrorReport& r : (*client)->mirror_reports()) {
+        mirrors.push_back(Json{{"url", r.url}, {"outcome", r.outcome}, {"detail", r.detail},
+                               {"failed", r.failed}});
+      }
+      out["mirrors"] = std::move(mirrors);
+    }
     // With --json and no -o, the data went to stdout already; the summary goes to stderr.
     if (to_stdout) {
       std::cerr << out.dump() << "\n";
     } else {
       PrintJson(out);
     }
-  } else if (!to_stdout) {
+  } else if (!to_stdout || (*client)->uses_mirrors()) {
     std::cerr << "Verified " << (*client)->target_path() << " (" << info->length
-              << " bytes, version " << (*client)->version() << ") from " << args.from << " -> "
-              << args.output << "\n";
+              << " bytes, version " << (*client)->version() << ") from "
+              << Printable(from.empty() ? "the file already there" : from);
+    if (!to_stdout) std::cerr << " -> " << args.output;
+    std::cerr << "\n";
+    for (const MirrorReport& r : (*client)->mirror_reports()) {
+      if (!r.failed) continue;
+      std::cerr << "  mirror " << Printable(r.url) << " " << r.outcome << ": " << Printable(r.detail)
+                << "\n";
+    }
   }
 }
 
@@ -84,12 +126,15 @@ void AddGetCommand(CLI::App& app, Context& ctx) {
       "The site ID pins the first root, the TUF client workflow checks the signed metadata,\n"
       "and the file's length and SHA-256 are checked before a byte is written out. Trusted\n"
       "metadata is kept in REFUGE_HOME/client/SITE_ID, so a source that later serves an\n"
-      "older version is refused.");
+      "older version is refused; so is the site's signed mirror list (mirrors.json there).\n"
+      "With several mirrors, a mirror that is down, slow, or serves data that does not\n"
+      "verify is left for the next; the report names the mirror that served the file.");
   cmd->add_option("SITE_ID/PATH", g->what, "The site and the file (SITE_ID/ alone: index.html)")
       ->required();
   cmd->add_option("--from", g->from,
-                  "Where to fetch: a node URL (http://host:port) or a node home directory")
-      ->required()
+                  "Where to fetch, repeatable: node URLs (http://host:port), or one node home\n"
+                  "directory. Several URLs, or none: every known mirror (these, then the site's\n"
+                  "signed mirror list saved by an earlier get), with failover")
       ->type_name("SOURCE");
   cmd->add_option("-o,--output", g->output, "Write the file here (default: standard output)")
       ->type_name("FILE");

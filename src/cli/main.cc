@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   refuge::cli::AddGetCommand(app, ctx);
   refuge::cli::AddTufClientCommand(app, ctx);
   refuge::cli::AddServeCommand(app, ctx);
+  refuge::cli::AddBlockCommand(app, ctx);
+  refuge::cli::AddMirrorCommands(app, ctx);
   refuge::cli::AddCertCommand(app, ctx);
 
   // CLI11 reports an unknown command as "a subcommand is required"; name it instead.

@@ -21,6 +21,10 @@ struct ServeArgs {
   std::string admin;
   bool no_admin = false;
   bool json = false;
+  std::vector<std::string> public_urls;
+  int64_t refresh_interval = 0;
+  uint64_t bandwidth_limit = 0;
+  std::string socks5;
 };
 
 void RunServe(Context& ctx, const ServeArgs& args) {
@@ -41,6 +45,10 @@ void RunServe(Context& ctx, const ServeArgs& args) {
   if (args.threads >= 0) config.threads = args.threads;
   if (!args.admin.empty()) config.admin_listen = args.admin;
   if (args.no_admin) config.admin_listen.clear();
+  if (!args.public_urls.empty()) config.public_urls = args.public_urls;
+  if (args.refresh_interval > 0) config.refresh_interval_seconds = args.refresh_interval;
+  if (args.bandwidth_limit > 0) config.bandwidth_limit = args.bandwidth_limit;
+  if (!args.socks5.empty()) config.socks5_proxy = args.socks5;
   if (!ctx.home_override.empty() || config.home.empty()) config.home = ctx.HomePath();
 
   auto server = serve::Server::Create(config, args.config);
@@ -96,12 +104,16 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
       "  /.refuge/v1/sites/SITE_ID/metadata/   the site's TUF metadata\n"
       "  /.refuge/v1/sites/SITE_ID/targets/    the site's targets\n"
       "  /.refuge/v1/objects/SHA256            any stored object\n"
+      "  /.refuge/v1/notify, announce, peers, status   node-to-node calls (docs/MIRRORING.md)\n"
       "Only files of a verified, signed publication can be served. A new publish on this\n"
       "node is picked up within reload_interval_ms; SIGHUP re-reads the config file and the\n"
       "certificates; SIGTERM finishes the responses in flight and exits.\n"
       "The bound addresses are printed on stdout, one per line (\"http ADDR:PORT\"), and the\n"
       "first HTTP address is written to REFUGE_HOME/serve.addr. No access log is kept unless\n"
-      "the config asks for one. Every option and its default: docs/CONFIG.md.");
+      "the config asks for one. Every option and its default: docs/CONFIG.md.\n"
+      "The node also keeps the sites it follows (refuge mirror add) up to date: on an\n"
+      "interval with jitter and at once on a hint; after a publish on this node it notifies\n"
+      "the site's accepted mirrors.");
   cmd->add_option("-c,--config", a->config, "TOML config file (default: none, all defaults)")
       ->type_name("FILE");
   cmd->add_option("-l,--listen", a->listen,
@@ -115,6 +127,20 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
       ->type_name("ADDR:PORT");
   cmd->add_flag("--no-admin", a->no_admin, "Do not open the admin listener");
   cmd->add_flag("--json", a->json, "Print the bound addresses as one JSON line");
+  cmd->add_option("--public-url", a->public_urls,
+                  "How other nodes reach this one, repeatable (config [mirror] public_urls;\n"
+                  "default: the first HTTP listener, when it is a specific address)")
+      ->type_name("URL");
+  cmd->add_option("--refresh-interval", a->refresh_interval,
+                  "Refresh each followed site every SECONDS, +/- 20 % (default 300)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 86'400}));
+  cmd->add_option("--bandwidth-limit", a->bandwidth_limit,
+                  "Cap the download rate of all syncs, bytes per second (default: none)")
+      ->type_name("BYTES");
+  cmd->add_option("--socks5", a->socks5, "Make every outbound request through this SOCKS5 proxy\n"
+                  "(Tor: 127.0.0.1:9050)")
+      ->type_name("HOST:PORT");
   cmd->callback([&ctx, a] { RunServe(ctx, *a); });
 }
 

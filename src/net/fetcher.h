@@ -3,9 +3,13 @@
 // Every fetch is bounded: the caller gives the most bytes it will accept, and a response
 // that grows past it is cut off with kTooLarge (TUF's "endless data" defence). A URL that
 // does not exist (HTTP 403/404/410, a missing file) is kNotFound, which the root-chain walk
-// needs to tell "no newer root" from "the mirror is down" (kUnavailable).
+// needs to tell "no newer root" from "the mirror is down" (kUnavailable). HTTP 451 (RFC 7725,
+// the mirror withholds the item under a legal demand) is not-found-like too, so that a client
+// moves on to another mirror, but it keeps its own message (kBlockedByMirror) so that callers
+// can tell a takedown from a missing file: IsBlockedByMirror().
 //
-// Thread-safety: a Fetcher instance is used by one thread at a time.
+// Thread-safety: a Fetcher instance is used by one thread at a time. The BandwidthLimiter an
+// HttpFetcherOptions points to may be shared by any number of fetchers and threads.
 #ifndef REFUGE_NET_FETCHER_H_
 #define REFUGE_NET_FETCHER_H_
 
@@ -16,8 +20,14 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "net/bandwidth_limiter.h"
 
 namespace refuge {
+
+// The message part of the kNotFound status of an HTTP 451 answer.
+inline constexpr char kBlockedByMirror[] = "blocked by the mirror (451)";
+// Is `status` the answer of a mirror that withholds the item (HTTP 451)?
+bool IsBlockedByMirror(const Status& status);
 
 class Fetcher {
  public:
@@ -34,11 +44,30 @@ class Fetcher {
 struct HttpFetcherOptions {
   long connect_timeout_ms = 10'000;
   // A transfer slower than this many bytes/s for low_speed_seconds is abandoned (slow-drip
-  // defence: a hostile mirror must not hold a client forever).
+  // defence: a hostile mirror must not hold a client forever). Time spent waiting for the
+  // bandwidth cap counts: keep the cap above this rate times the parallel transfers.
   long low_speed_bytes_per_second = 1024;
   long low_speed_seconds = 20;
+  // The whole transfer, connection included, must end within this; 0: no limit (the
+  // low-speed rule still applies). Bodies can be large, so a default would have to be huge.
+  long total_timeout_ms = 0;
   std::string user_agent = "refuge";
+  // HTTP/2 over TLS when the server offers it (ALPN); plain http:// stays HTTP/1.1.
+  bool http2 = true;
+  // "host:port" of a SOCKS5 proxy (Tor: "127.0.0.1:9050"). Host names are resolved by the
+  // proxy (socks5h), so neither the name nor a DNS query leaves through another path. Empty:
+  // no SOCKS proxy (libcurl's proxy environment variables apply, as before).
+  std::string socks5_proxy;
+  // Not owned; may be shared by every fetcher of the process. Null: no cap.
+  BandwidthLimiter* bandwidth_limiter = nullptr;
 };
+
+// Checks the options a fetcher cannot fix itself (a malformed socks5_proxy). The fetchers
+// return the same error from every fetch.
+Status ValidateHttpFetcherOptions(const HttpFetcherOptions& options);
+// "socks5h://host:port" for a socks5_proxy value ("host:port", "[v6]:port", or already a
+// socks5h:// URL). A socks5:// URL is refused: it would resolve names outside the proxy.
+Result<std::string> Socks5ProxyUrl(const std::string& host_port);
 
 // HTTP(S) and file:// through libcurl, with connection reuse across calls.
 std::unique_ptr<Fetcher> NewHttpFetcher(const HttpFetcherOptions& options = {});

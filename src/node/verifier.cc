@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/limits.h"
+#include "node/block_list.h"
 #include "publish/publisher.h"
 #include "tuf/metadata.h"
 
@@ -214,6 +215,22 @@ Result<VerifyReport> VerifyNode(NodeHome& home, const std::optional<std::string>
     REFUGE_RETURN_IF_ERROR(v.Run());
     for (auto& [sha, label] : v.object_paths()) where.emplace(sha, site.site_id + " " + label);
   }
+  // Blocks (refuge block): the node stopped storing the objects only blocked files use, so
+  // their absence is expected; a broken audit log is a problem of the node.
+  BlockedObjectMap blocked;
+  auto blocks = BlockList::Load(home.path());
+  if (!blocks.ok()) {
+    report.problems.push_back({"", "the audit log of blocks cannot be read: " + blocks.status().message()});
+  } else {
+    if (!blocks->chain_ok() && !site_id) {
+      report.problems.push_back({"", "the audit log of blocks (" + BlockLogPath(home.path()) +
+                                         ") is not intact: " + blocks->chain_error()});
+    }
+    if (!blocks->tail_warning().empty() && !site_id) {
+      report.warnings.push_back({"", "the audit log of blocks: " + blocks->tail_warning()});
+    }
+    REFUGE_ASSIGN_OR_RETURN(blocked, BlockedObjects(home, *blocks, false));
+  }
   // Objects: re-hash each referenced one (and, store-wide, every other one too).
   std::set<std::string> checked;
   auto check = [&](const std::string& sha) {
@@ -225,6 +242,13 @@ Result<VerifyReport> VerifyNode(NodeHome& home, const std::optional<std::string>
     if (s.code() != StatusCode::kNotFound && s.code() != StatusCode::kCorruption) return s;
     auto label = where.find(sha);
     std::string context = label == where.end() ? "" : " (" + label->second + ")";
+    if (s.code() == StatusCode::kNotFound && blocked.count(sha) != 0) {
+      const Block& b = *blocked.at(sha);
+      report.warnings.push_back({b.site_id, "object " + sha + context +
+                                                ": not stored, blocked on this node (audit entry " +
+                                                std::to_string(b.seq) + ", refuge block list)"});
+      return Status::Ok();
+    }
     report.problems.push_back({"", "object " + sha + context + ": " +
                                        (s.code() == StatusCode::kNotFound ? "missing" : "corrupt: its bytes do not hash to its name")});
     return Status::Ok();

@@ -19,6 +19,7 @@
 #include "common/limits.h"
 #include "crypto/base32.h"
 #include "crypto/sha256.h"
+#include "node/mirror_list.h"
 #include "publish/site_keys.h"
 #include "publish/source_tree.h"
 
@@ -137,6 +138,27 @@ Status SignVersion(NodeHome& home, const std::string& site_id, const tuf::Root& 
   pub.version = v;
   pub.files = files;
   return Status::Ok();
+}
+
+// The site's mirror list (node/mirror_list.h) from the announcements the publisher accepted,
+// stored as an object; nullopt when no mirror was accepted. The list changes only when the
+// accepted set does, so an unchanged list is the same object from one publish to the next.
+Result<std::optional<FileRow>> StoreMirrorList(NodeHome& home, const std::string& site_id) {
+  REFUGE_ASSIGN_OR_RETURN(std::vector<AnnouncementRow> accepted,
+                          home.db().ListAnnouncements(site_id, "accepted"));
+  if (accepted.empty()) return std::optional<FileRow>();
+  MirrorList list;
+  list.site_id = site_id;
+  std::set<std::string> seen;
+  for (const AnnouncementRow& a : accepted) {
+    list.updated = std::max(list.updated, a.received_at);
+    for (const std::string& url : a.urls) {
+      if (list.mirrors.size() >= kMaxMirrorListEntries || !seen.insert(url).second) continue;
+      list.mirrors.push_back(MirrorEntry{url, a.public_key, "mirror"});
+    }
+  }
+  REFUGE_ASSIGN_OR_RETURN(ObjectInfo info, home.store().PutBytes(SerializeMirrorList(list)));
+  return std::optional<FileRow>(FileRow{kMirrorListTarget, info.sha256, info.size});
 }
 
 // SHA-256 and size of everything readable from fd.
@@ -437,6 +459,13 @@ Result<PublishResult> Publish(NodeHome& home, const std::string& site_id, const 
       ++result.hashed_files;
       result.hashed_bytes += r.info.size;
     }
+  }
+  REFUGE_ASSIGN_OR_RETURN(std::optional<FileRow> mirror_list, StoreMirrorList(home, site_id));
+  if (mirror_list) {
+    // The signed list replaces a file of the same name in the source directory.
+    std::erase_if(rows, [](const FileRow& r) { return r.path == kMirrorListTarget; });
+    rows.push_back(*mirror_list);
+    result.total_bytes += mirror_list->length;
   }
   Publication pub;
   REFUGE_RETURN_IF_ERROR(SignVersion(home, site_id, root, keys, rows, options.expiry, clock, pub));

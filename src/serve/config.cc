@@ -16,6 +16,8 @@
 #include <utility>
 
 #include "common/file_util.h"
+#include "net/fetcher.h"
+#include "node/mirror_list.h"
 #include "node/node_home.h"
 
 namespace refuge::serve {
@@ -92,7 +94,7 @@ class ConfigParser {
       const toml::table* table = node.as_table();
       if (table == nullptr) {
         if (name == "server" || name == "hosts" || name == "tls" || name == "redirect" ||
-            name == "admin") {
+            name == "admin" || name == "mirror") {
           return Error(node.source(), "[" + name + "] must be a table, not " +
                                           TypeName(node.type()));
         }
@@ -110,6 +112,8 @@ class ConfigParser {
         s = ParseRedirect(*table);
       } else if (name == "admin") {
         s = ParseAdmin(*table);
+      } else if (name == "mirror") {
+        s = ParseMirror(*table);
       } else {
         return Error(key.source(), "unknown table [" + name + "]");
       }
@@ -303,6 +307,31 @@ class ConfigParser {
     return Status::Ok();
   }
 
+  Status ParseMirror(const toml::table& table) {
+    for (auto&& [key, node] : table) {
+      const std::string name(key.str());
+      const std::string what = "[mirror] " + name;
+      if (name == "public_urls") {
+        REFUGE_ASSIGN_OR_RETURN(config_.public_urls, StringList(node, what));
+      } else if (name == "refresh_interval_seconds") {
+        REFUGE_ASSIGN_OR_RETURN(config_.refresh_interval_seconds, Integer(node, what));
+      } else if (name == "parallel_fetches") {
+        REFUGE_ASSIGN_OR_RETURN(config_.parallel_fetches, SmallInteger(node, what));
+      } else if (name == "bandwidth_limit") {
+        REFUGE_ASSIGN_OR_RETURN(config_.bandwidth_limit, Size(node, what));
+      } else if (name == "socks5_proxy") {
+        REFUGE_ASSIGN_OR_RETURN(config_.socks5_proxy, String(node, what));
+      } else if (name == "origin_fanout") {
+        REFUGE_ASSIGN_OR_RETURN(config_.origin_fanout, SmallInteger(node, what));
+      } else if (name == "origin_fanout_delay_ms") {
+        REFUGE_ASSIGN_OR_RETURN(config_.origin_fanout_delay_ms, Integer(node, what));
+      } else {
+        return UnknownKey(key, "[mirror]");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status ParseAdmin(const toml::table& table) {
     for (auto&& [key, node] : table) {
       const std::string name(key.str());
@@ -454,6 +483,20 @@ Status ValidateServeConfig(const ServeConfig& c) {
   }
 
   REFUGE_RETURN_IF_ERROR(CheckRange("[server] threads", c.threads, 0, kMaxThreads));
+  if (c.public_urls.size() > 8) return InvalidArgument("[mirror] public_urls: at most 8 URLs");
+  for (const std::string& url : c.public_urls) {
+    auto normalized = NormalizeNodeUrl(url);
+    if (!normalized.ok()) return normalized.status().Annotate("[mirror] public_urls");
+  }
+  REFUGE_RETURN_IF_ERROR(CheckRange("[mirror] refresh_interval_seconds", c.refresh_interval_seconds,
+                                    int64_t{1}, int64_t{7 * 86'400}));
+  REFUGE_RETURN_IF_ERROR(CheckRange("[mirror] parallel_fetches", c.parallel_fetches, 1, 64));
+  REFUGE_RETURN_IF_ERROR(CheckRange("[mirror] origin_fanout", c.origin_fanout, 0, 256));
+  REFUGE_RETURN_IF_ERROR(CheckDurationMs("[mirror] origin_fanout_delay_ms", c.origin_fanout_delay_ms));
+  if (!c.socks5_proxy.empty()) {
+    auto proxy = Socks5ProxyUrl(c.socks5_proxy);
+    if (!proxy.ok()) return proxy.status().Annotate("[mirror] socks5_proxy");
+  }
   REFUGE_RETURN_IF_ERROR(CheckRange("[server] path_max_age_seconds", c.path_max_age_seconds, 0,
                                     kMaxPathMaxAgeSeconds));
   REFUGE_RETURN_IF_ERROR(CheckDurationMs("[server] reload_interval_ms", c.reload_interval_ms));

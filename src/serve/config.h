@@ -79,6 +79,24 @@ struct ServeConfig {
   // Port written in the redirect's Location (443 omits it).
   int https_port = 443;
 
+  // --- [mirror] ----------------------------------------------------------------------------
+  // How other nodes reach this one ("http://203.0.113.7:8080"): sent with hints and in
+  // announcements to the publishers of the sites it follows. Empty: the node neither
+  // announces itself nor names itself in hints (it still follows its sites).
+  std::vector<std::string> public_urls;
+  // Each followed site is refreshed this often (+/- 20 % jitter), and at once on a hint.
+  int64_t refresh_interval_seconds = 300;
+  // Objects downloaded at once during a sync.
+  int parallel_fetches = 8;
+  // Total download rate of the node's syncs, bytes per second; 0: no cap.
+  uint64_t bandwidth_limit = 0;
+  // "host:port" of a SOCKS5 proxy for every outbound request (Tor: "127.0.0.1:9050").
+  std::string socks5_proxy;
+  // On a publish, this many mirrors are told at once; the others origin_fanout_delay_ms
+  // later, by which time most have the version from each other.
+  int origin_fanout = 2;
+  int64_t origin_fanout_delay_ms = 10'000;
+
   // --- [admin] -----------------------------------------------------------------------------
   // The admin listener (Prometheus /metrics); empty disables it. Binds to loopback by default.
   std::string admin_listen = "127.0.0.1:9090";

@@ -306,6 +306,13 @@ void Connection::Process() {
         if (!ReadMore()) return;
         continue;
       }
+      request_.body = post_body_;
+      if (request_.method == Method::kPost) {
+        boost::system::error_code ec;
+        auto peer = socket_.remote_endpoint(ec);
+        peer_text_ = ec ? std::string("-") : peer.address().to_string();
+        request_.peer_address = peer_text_;
+      }
       Dispatch();
       if (!ContinueWrite()) return;  // the rest is sent when the socket is writable
       if (!FinishResponse()) return;
@@ -372,6 +379,7 @@ void Connection::Process() {
       }
       body_left_ = request_.content_length;
       body_start_ = begin_;
+      post_body_.clear();
       chunked_ = ChunkedDecoder();
       state_ = State::kReadingBody;
       continue;
@@ -386,7 +394,10 @@ Connection::BodyProgress Connection::ConsumeBody() {
   size_t available = end_ - begin_;
   if (request_.chunked) {
     size_t consumed = 0;
-    auto result = chunked_.Feed(block_ + begin_, available, &consumed, [](std::string_view) {});
+    const bool keep = request_.method == Method::kPost;
+    auto result = chunked_.Feed(block_ + begin_, available, &consumed, [&](std::string_view data) {
+      if (keep) post_body_.append(data);
+    });
     begin_ += static_cast<uint32_t>(consumed);
     if (result == ChunkedDecoder::Result::kError) {
       RespondError(400);
@@ -399,6 +410,7 @@ Connection::BodyProgress Connection::ConsumeBody() {
     if (result == ChunkedDecoder::Result::kDone) return BodyProgress::kDone;
   } else {
     size_t n = available < body_left_ ? available : static_cast<size_t>(body_left_);
+    if (request_.method == Method::kPost) post_body_.append(block_ + begin_, n);
     begin_ += static_cast<uint32_t>(n);
     body_left_ -= n;
     if (body_left_ == 0) return BodyProgress::kDone;

@@ -135,6 +135,8 @@ class Connection {
   RequestHead request_;
   uint64_t body_left_ = 0;   // Content-Length body still to discard
   uint32_t body_start_ = 0;  // where body bytes are read to (just after the head)
+  std::string post_body_;    // a POST's body, kept for the handler (capacity reused)
+  std::string peer_text_;    // the client's address, for POST handlers
   ChunkedDecoder chunked_;
 
   Response response_;

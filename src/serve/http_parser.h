@@ -58,6 +58,11 @@ struct RequestHead {
   bool expect_continue = false;
   int header_count = 0;
   size_t head_bytes = 0;  // bytes the head took in the buffer, leading empty lines included
+  // The decoded body of a POST, set by the connection once it has been read whole (bounded
+  // by the server's max_body_bytes). Bodies of other methods are read through and dropped.
+  std::string_view body;
+  // The client's address ("192.0.2.7"), set by the connection for POST requests only.
+  std::string_view peer_address;
 };
 
 enum class ParseStatus { kComplete, kIncomplete, kError };

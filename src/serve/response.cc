@@ -97,6 +97,65 @@ void SetErrorResponse(Response* r, int status) {
   }
 }
 
+std::string BlockedByLink(std::string_view uri) {
+  std::string link = "<";
+  link += uri;
+  link += ">; rel=\"blocked-by\"";
+  return link;
+}
+
+namespace {
+
+void AppendEscapedHtml(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+std::string UnavailableForLegalReasonsPage(std::string_view item, std::string_view reason,
+                                           std::string_view blocked_by, int64_t since) {
+  char date[kHttpDateLength];
+  FormatHttpDate(since, date);
+  std::string page =
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>451 Unavailable For Legal "
+      "Reasons</title></head>\n<body><h1>451 Unavailable For Legal Reasons</h1>\n<p>This node "
+      "does not serve <code>";
+  AppendEscapedHtml(page, item);
+  page += "</code> for legal reasons:</p>\n<blockquote><p>";
+  AppendEscapedHtml(page, reason);
+  page += "</p></blockquote>\n<p>Blocked by ";
+  const bool web = blocked_by.substr(0, 7) == "http://" || blocked_by.substr(0, 8) == "https://";
+  if (web) {
+    page += "<a href=\"";
+    AppendEscapedHtml(page, blocked_by);
+    page += "\">";
+  }
+  AppendEscapedHtml(page, blocked_by);
+  if (web) page += "</a>";
+  page += " since ";
+  page.append(date, kHttpDateLength);
+  page += ". This block is this node's own.</p><hr><p>refuge</p></body></html>\n";
+  return page;
+}
+
+void SetUnavailableForLegalReasons(Response* r, std::string_view link, std::string_view page,
+                                   std::shared_ptr<const void> hold) {
+  SetErrorResponse(r, 451);
+  r->link = link;
+  r->memory = page;
+  r->memory_hold = std::move(hold);
+  r->total_length = page.size();
+}
+
 size_t FormatResponseHead(const Response& r, std::string_view date, char* out) {
   Writer w(out);
   w.Add("HTTP/1.1 ").Number(static_cast<uint64_t>(r.status)).Add(" ").Add(ReasonPhrase(r.status));
@@ -122,6 +181,7 @@ size_t FormatResponseHead(const Response& r, std::string_view date, char* out) {
   if (!r.etag_hex.empty() && (r.status == 200 || r.status == 206)) w.Add("Accept-Ranges: bytes\r\n");
   if (!r.location.empty()) w.Add("Location: ").Add(r.location).Add("\r\n");
   if (!r.allow.empty()) w.Add("Allow: ").Add(r.allow).Add("\r\n");
+  if (!r.link.empty()) w.Add("Link: ").Add(r.link).Add("\r\n");
   if (r.status == 200 || r.status == 206 || r.status == 304) {
     w.Add("X-Content-Type-Options: nosniff\r\n");
   }

@@ -30,6 +30,7 @@ struct Response {
   int64_t last_modified = -1;
   std::string_view location;  // 301/308
   std::string_view allow;     // 405 and OPTIONS
+  std::string_view link;      // 451: the Link field value naming who blocks (RFC 7725)
   bool head_only = false;     // HEAD: the head a GET would get, without the body
   bool close = false;         // Connection: close after this response
 
@@ -54,7 +55,8 @@ struct Response {
   void Reset() { *this = Response(); }
 };
 
-// Room FormatResponseHead needs at most, with `location` of up to kMaxDecodedPathBytes.
+// Room FormatResponseHead needs at most, with `location` of up to kMaxDecodedPathBytes (a
+// 451's `link` is shorter: node/block_list.h bounds its URI to 512 bytes).
 inline constexpr size_t kMaxResponseHeadBytes = 3072;
 
 // Writes the status line and header fields (ending with the empty line) into `out`
@@ -68,6 +70,24 @@ std::string_view ErrorPage(int status);
 
 // Fills `r` with a static error page for `status` (body in memory, no-store).
 void SetErrorResponse(Response* r, int status);
+
+// --- 451 Unavailable For Legal Reasons (RFC 7725) ------------------------------------------
+// A blocked item's link and page are built once, when the node loads its blocks; answering
+// with them does not allocate.
+
+// The Link field value of a 451: `<uri>; rel="blocked-by"` (the entity implementing the
+// block). `uri` is a checked URI (ValidateBlockedBy in node/block_list.h).
+std::string BlockedByLink(std::string_view uri);
+
+// The HTML page of a 451 for `item` ("<site-id>/<path>", or the site ID alone), with the
+// reason and the blocking entity (a link when it is an http(s) URL), everything escaped.
+// `since` is when the block was added (seconds since the epoch).
+std::string UnavailableForLegalReasonsPage(std::string_view item, std::string_view reason,
+                                           std::string_view blocked_by, int64_t since);
+
+// Fills `r` with a 451: `link` and `page` (as built above) are kept alive by `hold`.
+void SetUnavailableForLegalReasons(Response* r, std::string_view link, std::string_view page,
+                                   std::shared_ptr<const void> hold);
 
 }  // namespace refuge::serve
 

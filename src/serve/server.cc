@@ -13,7 +13,9 @@
 #include <chrono>
 #include <ctime>
 
+#include "node/mirror_list.h"
 #include "serve/admin_router.h"
+#include "serve/node_api_router.h"
 #include "serve/redirect_router.h"
 #include "serve/tls_context.h"
 
@@ -141,7 +143,7 @@ RequestHandler& Loop::HandlerFor(ListenerKind kind) {
   switch (kind) {
     case ListenerKind::kRedirect: return *redirect_router_;
     case ListenerKind::kAdmin: return *admin_router_;
-    default: return *site_router_;
+    default: return *node_api_router_;
   }
 }
 
@@ -229,6 +231,7 @@ Status Loop::Open(const std::string& home_path) {
 
 void Loop::Run() {
   site_router_ = std::make_unique<SiteRouter>(*home_, cache_, counters_);
+  node_api_router_ = std::make_unique<NodeApiRouter>(server_.follower(), *site_router_);
   redirect_router_ = std::make_unique<RedirectRouter>(server_.config().acme_webroot,
                                                       server_.config().https_port);
   admin_router_ = std::make_unique<AdminRouter>(server_.metrics());
@@ -379,7 +382,35 @@ Status Server::Start() {
   if (!config_.admin_listen.empty()) {
     REFUGE_RETURN_IF_ERROR(Bind(config_.admin_listen, ListenerKind::kAdmin, &admin_address_));
   }
-  return Status::Ok();
+  return StartFollower();
+}
+
+Status Server::StartFollower() {
+  mirror::FollowerOptions o;
+  o.home_path = config_.home;
+  for (const std::string& url : config_.public_urls) {
+    REFUGE_ASSIGN_OR_RETURN(std::string normalized, NormalizeNodeUrl(url));
+    o.public_urls.push_back(normalized);
+  }
+  // Without configured URLs, a listener on a specific address names itself (a wildcard
+  // address says nothing about how others reach the node).
+  if (o.public_urls.empty() && !http_addresses_.empty()) {
+    auto a = ParseListenAddress(http_addresses_.front());
+    boost::system::error_code ec;
+    auto ip = a.ok() ? asio::ip::make_address(a->host, ec) : asio::ip::address();
+    if (a.ok() && !ec && !ip.is_unspecified()) o.public_urls.push_back("http://" + http_addresses_.front());
+  }
+  o.refresh_interval_seconds = config_.refresh_interval_seconds;
+  o.origin_fanout = config_.origin_fanout;
+  o.origin_fanout_delay_ms = config_.origin_fanout_delay_ms;
+  o.sync.parallel_fetches = config_.parallel_fetches;
+  o.sync.http.socks5_proxy = config_.socks5_proxy;
+  if (config_.bandwidth_limit > 0) {
+    bandwidth_ = std::make_unique<BandwidthLimiter>(config_.bandwidth_limit);
+    o.sync.http.bandwidth_limiter = bandwidth_.get();
+  }
+  follower_ = std::make_unique<mirror::Follower>(std::move(o));
+  return follower_->Start();
 }
 
 Status Server::Reload(bool reread_config) {
@@ -421,8 +452,50 @@ Status Server::Reload(bool reread_config) {
     spdlog::info("serving {} site(s) ({} newly verified)", catalog->site_count(), report.sites_loaded);
   }
 
+  // Blocks (HTTP 451, node/block_list.h): the audit log is re-read when it changed, and the
+  // objects only blocked files use are recomputed on every reload (a publish may add some).
+  // Fail safe: a log that cannot be read keeps the previous blocks, and at start refuses to
+  // serve at all; a broken hash chain is reported, and its entries still apply.
+  std::shared_ptr<const BlockList> block_list =
+      current && current->blocks ? current->blocks->list : nullptr;
+  std::string blocks_fingerprint = current ? current->blocks_fingerprint : std::string();
+  auto log_fingerprint = BlockLogFingerprint(config_.home);
+  if (!current || !log_fingerprint.ok() || *log_fingerprint != blocks_fingerprint) {
+    auto loaded = BlockList::Load(config_.home);
+    if (!loaded.ok()) {
+      if (!current) return loaded.status().Annotate("cannot read the blocks (refuge block list)");
+      spdlog::error("blocks not reloaded, the previous ones stay: {}", loaded.status().message());
+    } else {
+      if (!loaded->chain_ok()) {
+        spdlog::warn("the audit log of blocks is not intact ({}); its blocks still apply",
+                     loaded->chain_error());
+      }
+      if (!loaded->empty() || block_list) {
+        spdlog::info("{} block(s) active (audit log head {})", loaded->active().size(),
+                     loaded->head_hash());
+      }
+      block_list = loaded->empty() ? nullptr : std::make_shared<const BlockList>(std::move(loaded).value());
+    }
+    if (log_fingerprint.ok()) blocks_fingerprint = *log_fingerprint;
+  }
+  std::shared_ptr<const ServeBlocks> blocks;
+  if (block_list) {
+    auto built = BuildServeBlocks(*home_, block_list);
+    if (built.ok()) {
+      blocks = std::move(built).value();
+    } else if (current && current->blocks) {
+      spdlog::error("blocks not recomputed, the previous ones stay: {}", built.status().message());
+      blocks = current->blocks;
+      blocks_fingerprint = current->blocks_fingerprint;  // try again at the next poll
+    } else {
+      return built.status().Annotate("cannot prepare the blocks");
+    }
+  }
+
   auto next = std::make_shared<ServeState>();
   next->catalog = std::move(catalog);
+  next->blocks = std::move(blocks);
+  next->blocks_fingerprint = std::move(blocks_fingerprint);
   next->tls = std::move(tls);
   for (const auto& [host, site] : routing.hosts) next->hosts.emplace(host, site);
   next->default_site = routing.default_site;
@@ -441,7 +514,9 @@ void Server::ArmReloadTimer() {
     if (ec || draining_) return;
     auto fingerprint = Catalog::Fingerprint(home_->db());
     auto current = state();
-    if (fingerprint.ok() && (!current || *fingerprint != current->catalog->fingerprint())) {
+    auto blocks_fingerprint = BlockLogFingerprint(config_.home);  // `refuge block` changed it
+    if ((fingerprint.ok() && (!current || *fingerprint != current->catalog->fingerprint())) ||
+        (blocks_fingerprint.ok() && current && *blocks_fingerprint != current->blocks_fingerprint)) {
       Status s = Reload(false);
       if (!s.ok()) spdlog::error("reload failed: {}", s.message());
     }
@@ -501,6 +576,7 @@ void Server::Run() {
   control_.run();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (follower_) follower_->Stop();
   if (access_log_) access_log_->flush();
 }
 

@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "mirror/follower.h"
+#include "net/bandwidth_limiter.h"
 #include "node/node_home.h"
 #include "serve/config.h"
 #include "serve/connection.h"
@@ -127,6 +129,7 @@ class Loop {
   std::unique_ptr<NodeHome> home_;
   ObjectCache cache_;
   std::unique_ptr<SiteRouter> site_router_;
+  std::unique_ptr<RequestHandler> node_api_router_;  // in front of site_router_
   std::unique_ptr<RequestHandler> redirect_router_;
   std::unique_ptr<RequestHandler> admin_router_;
   uint64_t state_generation_ = 0;
@@ -164,6 +167,7 @@ class Server {
   const ServeConfig& config() const { return config_; }
   ServerMetrics& metrics() { return metrics_; }
   spdlog::logger* access_log() const { return access_log_.get(); }
+  mirror::Follower* follower() const { return follower_.get(); }
   uint64_t state_generation() const { return generation_.load(std::memory_order_acquire); }
   std::shared_ptr<const ServeState> state() const;
 
@@ -174,6 +178,7 @@ class Server {
   void PublishState(std::shared_ptr<const Catalog> catalog);
   void OnSignal(int signal);
   void ArmReloadTimer();
+  Status StartFollower();
 
   ServeConfig config_;
   std::string config_path_;
@@ -181,6 +186,8 @@ class Server {
   std::unique_ptr<TlsContext> tls_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::unique_ptr<NodeHome> home_;  // the control thread's own connection
+  std::unique_ptr<BandwidthLimiter> bandwidth_;
+  std::unique_ptr<mirror::Follower> follower_;  // follows sites, answers node-to-node calls
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
 

@@ -60,6 +60,47 @@ bool IfNoneMatchMatches(std::string_view header, std::string_view etag_hex) {
   return false;
 }
 
+Result<std::shared_ptr<const ServeBlocks>> BuildServeBlocks(NodeHome& home,
+                                                           std::shared_ptr<const BlockList> list) {
+  auto blocks = std::make_shared<ServeBlocks>();
+  REFUGE_ASSIGN_OR_RETURN(blocks->objects, BlockedObjects(home, *list, true));
+  for (const Block& b : list->active()) {
+    blocks->links.push_back(BlockedByLink(b.blocked_by));
+    const std::string item = b.path.empty() ? b.site_id : b.site_id + "/" + b.path;
+    blocks->pages.push_back(UnavailableForLegalReasonsPage(item, b.reason, b.blocked_by, b.time));
+  }
+  blocks->list = std::move(list);
+  return std::shared_ptr<const ServeBlocks>(std::move(blocks));
+}
+
+void SiteRouter::Blocked(const Block& block, Response* out) {
+  const ServeBlocks& blocks = *state_->blocks;
+  const size_t i = blocks.IndexOf(&block);
+  SetUnavailableForLegalReasons(out, blocks.links[i], blocks.pages[i], state_->blocks);
+}
+
+const Block* SiteRouter::FindUnheldBlock(std::string_view site_id, std::string_view path) {
+  const BlockList& list = *state_->blocks->list;
+  if (const Block* b = list.Find(site_id, path)) return b;
+  if (!path.empty() && path.back() != '/') return nullptr;
+  std::memcpy(lookup_buffer_, path.data(), path.size());
+  std::memcpy(lookup_buffer_ + path.size(), "index.html", 10);
+  return list.Find(site_id, std::string_view(lookup_buffer_, path.size() + 10));
+}
+
+const Block* SiteRouter::FindTargetBlock(std::string_view site_id, std::string_view target) {
+  const BlockList& list = *state_->blocks->list;
+  if (const Block* b = list.Find(site_id, target)) return b;
+  // "<dir>/<sha256>.<name>" names "<dir>/<name>" (SiteRepository::ResolveTarget).
+  const size_t slash = target.rfind('/');
+  const size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;
+  std::string_view name = target.substr(name_start);
+  if (name.size() <= 65 || name[64] != '.' || !IsSha256Hex(name.substr(0, 64))) return nullptr;
+  std::memcpy(lookup_buffer_, target.data(), name_start);
+  std::memcpy(lookup_buffer_ + name_start, name.data() + 65, name.size() - 65);
+  return list.Find(site_id, std::string_view(lookup_buffer_, name_start + name.size() - 65));
+}
+
 void SiteRouter::NodePage(Response* out) {
   out->status = 200;
   out->content_type = "text/html; charset=utf-8";
@@ -97,6 +138,16 @@ void SiteRouter::Handle(const RequestHead& request, Response* out) {
     std::string_view rest = path.substr(kSitePrefix.size());
     std::string_view id = rest.substr(0, std::min(rest.size(), kSiteIdLength));
     const CatalogSite* site = state.catalog->FindSite(id);
+    if (state.blocks != nullptr && (site == nullptr || rest.size() == kSiteIdLength) &&
+        rest.size() >= kSiteIdLength && (rest.size() == kSiteIdLength || rest[kSiteIdLength] == '/')) {
+      // A site this node does not hold (an order may come before the site), or "/s/<id>".
+      std::string_view in_site = rest.size() > kSiteIdLength ? rest.substr(kSiteIdLength + 1) : "";
+      if (const Block* b = FindUnheldBlock(id, in_site)) {
+        Blocked(*b, out);
+        if (site != nullptr) out->site = site->counters;
+        return;
+      }
+    }
     if (site == nullptr || (rest.size() > kSiteIdLength && rest[kSiteIdLength] != '/')) {
       SetErrorResponse(out, 404);
       return;
@@ -130,6 +181,12 @@ void SiteRouter::Handle(const RequestHead& request, Response* out) {
   if (site_id.empty()) site_id = state.default_site;
   const CatalogSite* site = site_id.empty() ? nullptr : state.catalog->FindSite(site_id);
   if (site == nullptr) {
+    if (state.blocks != nullptr && !site_id.empty()) {
+      if (const Block* b = FindUnheldBlock(site_id, path.substr(1))) {
+        Blocked(*b, out);
+        return;
+      }
+    }
     if (path == "/") {
       NodePage(out);
     } else {
@@ -148,10 +205,28 @@ void SiteRouter::ServeSitePath(const RequestHead& request, const CatalogSite& si
     std::memcpy(lookup_buffer_ + path.size(), "index.html", 10);
     lookup = std::string_view(lookup_buffer_, path.size() + 10);
   }
+  if (state_->blocks != nullptr) {
+    if (const Block* b = state_->blocks->list->Find(site.site_id, lookup)) {
+      Blocked(*b, out);
+      out->site = site.counters;
+      return;
+    }
+  }
   const CatalogFile* file = site.Find(lookup);
   out->site = site.counters;
   if (file == nullptr) {
     if (!path.empty() && path.back() != '/' && site.directories.count(path) != 0) {
+      if (state_->blocks != nullptr) {  // "<dir>" of a blocked "<dir>/": no redirect
+        std::memcpy(lookup_buffer_, path.data(), path.size());
+        lookup_buffer_[path.size()] = '/';
+        const Block* b =
+            state_->blocks->list->Find(site.site_id, std::string_view(lookup_buffer_, path.size() + 1));
+        if (b != nullptr) {
+          Blocked(*b, out);
+          out->site = site.counters;
+          return;
+        }
+      }
       size_t n = raw_path.size();
       std::memcpy(location_buffer_, raw_path.data(), n);
       location_buffer_[n++] = '/';
@@ -177,12 +252,33 @@ void SiteRouter::ServeRefuge(const RequestHead& request, std::string_view decode
       SetErrorResponse(out, 404);
       return;
     }
+    if (state_->blocks != nullptr) {
+      auto blocked = state_->blocks->objects.find(sha);
+      if (blocked != state_->blocks->objects.end()) {
+        Blocked(*blocked->second, out);
+        return;
+      }
+    }
     out->content_type = "application/octet-stream";
     out->cache_control = kImmutableCacheControl;
     ServeObject(request, sha, -1, out);
     return;
   }
   if (decoded.substr(0, kSitesUrlPrefix.size()) == kSitesUrlPrefix) {
+    if (state_->blocks != nullptr) {
+      constexpr std::string_view kTargets = "/targets/";
+      std::string_view rest = decoded.substr(kSitesUrlPrefix.size());
+      std::string_view id = rest.substr(0, std::min(rest.size(), kSiteIdLength));
+      const Block* b = state_->blocks->list->FindSite(id);  // metadata included
+      if (b == nullptr && rest.size() > kSiteIdLength &&
+          rest.substr(kSiteIdLength, kTargets.size()) == kTargets) {
+        b = FindTargetBlock(id, rest.substr(kSiteIdLength + kTargets.size()));
+      }
+      if (b != nullptr) {
+        Blocked(*b, out);
+        return;
+      }
+    }
     scratch_.assign(StripQuery(request.target));
     auto sha = repository_.ResolveUrlPath(scratch_);
     if (!sha.ok()) {

@@ -13,6 +13,12 @@
 // Conditional requests (If-None-Match, If-Modified-Since) and single byte ranges (with
 // If-Range) are answered here.
 //
+// Blocks (node/block_list.h) are checked before anything is looked up: a blocked path of
+// /s/<id>/, of a Host-mapped site and of .../targets/ (by path or consistent-snapshot name),
+// every URL of a wholly blocked site (its metadata too), and an object only blocked files use
+// answer 451 Unavailable For Legal Reasons (RFC 7725) with a Link "blocked-by" and the
+// reason. With no block, the check is one null test.
+//
 // Thread-safety: one per event loop.
 #ifndef REFUGE_SERVE_SITE_ROUTER_H_
 #define REFUGE_SERVE_SITE_ROUTER_H_
@@ -21,6 +27,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "node/block_list.h"
 #include "node/node_home.h"
 #include "node/site_repository.h"
 #include "serve/catalog.h"
@@ -34,6 +41,24 @@ namespace refuge::serve {
 
 class TlsContext;
 
+// The node's active blocks, prepared for routing: immutable, shared by the loops.
+struct ServeBlocks {
+  std::shared_ptr<const BlockList> list;  // never empty
+  // Per entry of list->active(): the 451's Link field value and its HTML page.
+  std::vector<std::string> links;
+  std::vector<std::string> pages;
+  // Objects answered 451 by /.refuge/v1/objects/ (BlockedObjects with the site metadata).
+  BlockedObjectMap objects;
+
+  size_t IndexOf(const Block* block) const {
+    return static_cast<size_t>(block - list->active().data());
+  }
+};
+
+// Prepares `list` (not empty) for routing, with the objects of the sites `home` holds.
+Result<std::shared_ptr<const ServeBlocks>> BuildServeBlocks(NodeHome& home,
+                                                           std::shared_ptr<const BlockList> list);
+
 // What routing needs from the configuration; replaced as a whole on reload.
 struct ServeState {
   std::shared_ptr<TlsContext> tls;  // certificates for new TLS connections; null without TLS
@@ -41,6 +66,8 @@ struct ServeState {
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> hosts;
   std::string default_site;
   std::string path_cache_control;  // "public, max-age=<path_max_age_seconds>"
+  std::shared_ptr<const ServeBlocks> blocks;  // null: no active block
+  std::string blocks_fingerprint;  // BlockLogFingerprint of the audit log `blocks` came from
 };
 
 class RequestHandler {
@@ -67,6 +94,12 @@ class SiteRouter final : public RequestHandler {
   void ServeObject(const RequestHead& request, std::string_view sha256, int64_t length,
                    Response* out);
   void NodePage(Response* out);
+  // The block of `path` of a site the catalog does not hold (or the site root "/s/<id>"):
+  // `path` itself, or its index.html for a directory. Null without one.
+  const Block* FindUnheldBlock(std::string_view site_id, std::string_view path);
+  // The block of a .../targets/<path> URL (by path, or by consistent-snapshot name).
+  const Block* FindTargetBlock(std::string_view site_id, std::string_view target);
+  void Blocked(const Block& block, Response* out);
 
   NodeHome& home_;
   SiteRepository repository_;

@@ -58,6 +58,31 @@ CREATE TABLE IF NOT EXISTS file_cache (
   sha256 TEXT NOT NULL,
   PRIMARY KEY (site_id, path)
 );
+CREATE TABLE IF NOT EXISTS mirror_sources (
+  site_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  last_ok INTEGER,
+  last_error TEXT,
+  PRIMARY KEY (site_id, url)
+);
+CREATE TABLE IF NOT EXISTS mirror_sync (
+  site_id TEXT PRIMARY KEY,
+  last_attempt INTEGER NOT NULL DEFAULT 0,
+  last_success INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS announcements (
+  site_id TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  urls TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (site_id, key_id)
+);
 )sql";
 
 // A prepared statement, finalized on destruction.
@@ -495,6 +520,235 @@ Result<std::set<std::string>> NodeDb::LiveObjects() {
     }
   }
   return live;
+}
+
+Status NodeDb::DeleteSite(const std::string& site_id) {
+  Transaction tx(db_);
+  REFUGE_RETURN_IF_ERROR(tx.began());
+  for (const char* sql :
+       {"DELETE FROM version_files WHERE site_id = ?", "DELETE FROM versions WHERE site_id = ?",
+        "DELETE FROM metadata WHERE site_id = ?", "DELETE FROM file_cache WHERE site_id = ?",
+        "DELETE FROM mirror_sources WHERE site_id = ?", "DELETE FROM mirror_sync WHERE site_id = ?",
+        "DELETE FROM announcements WHERE site_id = ?", "DELETE FROM sites WHERE site_id = ?"}) {
+    Stmt s(db_, sql);
+    REFUGE_RETURN_IF_ERROR(s.prepared());
+    s.Bind(1, site_id);
+    REFUGE_RETURN_IF_ERROR(s.Run());
+  }
+  return tx.Commit();
+}
+
+namespace {
+
+int KindRank(const std::string& kind) { return kind == "peer" ? 0 : 1; }
+
+}  // namespace
+
+Status NodeDb::AddMirrorSource(const std::string& site_id, const std::string& url,
+                               const std::string& kind, int64_t now, int max_peers) {
+  Transaction tx(db_);
+  REFUGE_RETURN_IF_ERROR(tx.began());
+  std::optional<std::string> existing;
+  {
+    Stmt s(db_, "SELECT kind FROM mirror_sources WHERE site_id = ? AND url = ?");
+    REFUGE_RETURN_IF_ERROR(s.prepared());
+    s.Bind(1, site_id).Bind(2, url);
+    REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) existing = s.Text(0);
+  }
+  if (existing) {
+    if (KindRank(kind) > KindRank(*existing) ||
+        (KindRank(kind) == KindRank(*existing) && kind != *existing && kind == "seed")) {
+      Stmt u(db_, "UPDATE mirror_sources SET kind = ? WHERE site_id = ? AND url = ?");
+      REFUGE_RETURN_IF_ERROR(u.prepared());
+      u.Bind(1, kind).Bind(2, site_id).Bind(3, url);
+      REFUGE_RETURN_IF_ERROR(u.Run());
+    }
+    return tx.Commit();
+  }
+  if (kind == "peer") {
+    // Bounded: evict the peers that worked least recently (never-working ones first).
+    Stmt e(db_,
+           "DELETE FROM mirror_sources WHERE rowid IN (SELECT rowid FROM mirror_sources "
+           "WHERE site_id = ? AND kind = 'peer' ORDER BY COALESCE(last_ok, 0), added_at "
+           "LIMIT MAX(0, (SELECT COUNT(*) FROM mirror_sources WHERE site_id = ? AND "
+           "kind = 'peer') - ? + 1))");
+    REFUGE_RETURN_IF_ERROR(e.prepared());
+    e.Bind(1, site_id).Bind(2, site_id).Bind(3, int64_t{max_peers});
+    REFUGE_RETURN_IF_ERROR(e.Run());
+  }
+  Stmt s(db_, "INSERT INTO mirror_sources (site_id, url, kind, added_at) VALUES (?, ?, ?, ?)");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id).Bind(2, url).Bind(3, kind).Bind(4, now);
+  REFUGE_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
+}
+
+Result<std::vector<MirrorSourceRow>> NodeDb::ListMirrorSources(const std::string& site_id) {
+  Stmt s(db_,
+         "SELECT url, kind, added_at, COALESCE(last_ok, 0), COALESCE(last_error, '') "
+         "FROM mirror_sources WHERE site_id = ? ORDER BY added_at, url");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id);
+  std::vector<MirrorSourceRow> out;
+  for (;;) {
+    REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(MirrorSourceRow{s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Text(4)});
+  }
+  return out;
+}
+
+Status NodeDb::RecordSourceResult(const std::string& site_id, const std::string& url,
+                                  int64_t now, const std::string& error) {
+  Stmt s(db_,
+         error.empty()
+             ? "UPDATE mirror_sources SET last_ok = ?, last_error = '' WHERE site_id = ? AND url = ?"
+             : "UPDATE mirror_sources SET last_error = ? WHERE site_id = ? AND url = ?");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  if (error.empty()) {
+    s.Bind(1, now);
+  } else {
+    s.Bind(1, error);
+  }
+  s.Bind(2, site_id).Bind(3, url);
+  return s.Run();
+}
+
+Status NodeDb::RemoveMirrorSources(const std::string& site_id, const std::string& kind) {
+  Stmt s(db_, "DELETE FROM mirror_sources WHERE site_id = ? AND kind = ?");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id).Bind(2, kind);
+  return s.Run();
+}
+
+Result<MirrorSyncRow> NodeDb::GetMirrorSync(const std::string& site_id) {
+  Stmt s(db_,
+         "SELECT last_attempt, last_success, last_error FROM mirror_sync WHERE site_id = ?");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id);
+  REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return MirrorSyncRow{};
+  return MirrorSyncRow{s.Int(0), s.Int(1), s.Text(2)};
+}
+
+Status NodeDb::RecordSyncAttempt(const std::string& site_id, int64_t now,
+                                 const std::string& error) {
+  Stmt s(db_,
+         "INSERT INTO mirror_sync (site_id, last_attempt, last_success, last_error) "
+         "VALUES (?1, ?2, CASE WHEN ?3 = '' THEN ?2 ELSE 0 END, ?3) "
+         "ON CONFLICT (site_id) DO UPDATE SET last_attempt = ?2, last_error = ?3, "
+         "last_success = CASE WHEN ?3 = '' THEN ?2 ELSE last_success END");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id).Bind(2, now).Bind(3, error);
+  return s.Run();
+}
+
+namespace {
+
+std::string JoinUrls(const std::vector<std::string>& urls) {
+  std::string out;
+  for (const std::string& u : urls) {
+    if (!out.empty()) out += '\n';
+    out += u;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitUrls(const std::string& joined) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < joined.size()) {
+    size_t end = joined.find('\n', start);
+    if (end == std::string::npos) end = joined.size();
+    out.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status NodeDb::UpsertAnnouncement(const AnnouncementRow& row, int max_per_site) {
+  Transaction tx(db_);
+  REFUGE_RETURN_IF_ERROR(tx.began());
+  const std::string urls = JoinUrls(row.urls);
+  std::optional<std::pair<std::string, std::string>> existing;  // status, urls
+  {
+    Stmt s(db_, "SELECT status, urls FROM announcements WHERE site_id = ? AND key_id = ?");
+    REFUGE_RETURN_IF_ERROR(s.prepared());
+    s.Bind(1, row.site_id).Bind(2, row.key_id);
+    REFUGE_ASSIGN_OR_RETURN(bool found, s.Step());
+    if (found) existing.emplace(s.Text(0), s.Text(1));
+  }
+  std::string status = "pending";
+  if (existing) {
+    if (existing->first == "rejected") return tx.Commit();  // stays rejected, nothing kept
+    if (existing->first == "accepted" && existing->second == urls) status = "accepted";
+  } else {
+    Stmt c(db_, "SELECT COUNT(*) FROM announcements WHERE site_id = ? AND status = 'pending'");
+    REFUGE_RETURN_IF_ERROR(c.prepared());
+    c.Bind(1, row.site_id);
+    REFUGE_ASSIGN_OR_RETURN(bool found, c.Step());
+    if (found && c.Int(0) >= max_per_site) {
+      return TooLarge("too many pending announcements for site " + row.site_id);
+    }
+  }
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO announcements (site_id, key_id, public_key, urls, received_at, "
+         "sender, status) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, row.site_id).Bind(2, row.key_id).Bind(3, row.public_key).Bind(4, urls);
+  s.Bind(5, row.received_at).Bind(6, row.sender).Bind(7, status);
+  REFUGE_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
+}
+
+Result<std::vector<AnnouncementRow>> NodeDb::ListAnnouncements(const std::string& site_id,
+                                                               const std::string& status) {
+  Stmt s(db_,
+         "SELECT site_id, key_id, public_key, urls, received_at, sender, status "
+         "FROM announcements WHERE site_id = ? AND (? = '' OR status = ?) "
+         "ORDER BY received_at, key_id");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, site_id).Bind(2, status).Bind(3, status);
+  std::vector<AnnouncementRow> out;
+  for (;;) {
+    REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    AnnouncementRow a;
+    a.site_id = s.Text(0);
+    a.key_id = s.Text(1);
+    a.public_key = s.Text(2);
+    a.urls = SplitUrls(s.Text(3));
+    a.received_at = s.Int(4);
+    a.sender = s.Text(5);
+    a.status = s.Text(6);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status NodeDb::SetAnnouncementStatus(const std::string& site_id, const std::string& key_id,
+                                     const std::string& status) {
+  if (key_id.empty()) return InvalidArgument("empty mirror key ID");
+  std::vector<std::string> matches;
+  {
+    Stmt s(db_, "SELECT key_id FROM announcements WHERE site_id = ? AND substr(key_id, 1, ?) = ?");
+    REFUGE_RETURN_IF_ERROR(s.prepared());
+    s.Bind(1, site_id).Bind(2, static_cast<int64_t>(key_id.size())).Bind(3, key_id);
+    for (;;) {
+      REFUGE_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      matches.push_back(s.Text(0));
+    }
+  }
+  if (matches.empty()) return NotFound("no announcement from mirror key " + key_id);
+  if (matches.size() > 1) return InvalidArgument("mirror key ID prefix " + key_id + " is ambiguous");
+  Stmt s(db_, "UPDATE announcements SET status = ? WHERE site_id = ? AND key_id = ?");
+  REFUGE_RETURN_IF_ERROR(s.prepared());
+  s.Bind(1, status).Bind(2, site_id).Bind(3, matches[0]);
+  return s.Run();
 }
 
 }  // namespace refuge

@@ -78,6 +78,35 @@ struct Publication {
   std::optional<std::vector<FileCacheRow>> file_cache;  // replaces the cache when set
 };
 
+// A node this one may fetch a followed site from (see mirror/site_sync.h). `kind` says how it
+// became known: "seed" (given to `refuge mirror add`), "signed" (the site's signed mirror
+// list), "peer" (an untrusted hint: a notify sender or a peer list).
+struct MirrorSourceRow {
+  std::string url;
+  std::string kind;
+  int64_t added_at = 0;
+  int64_t last_ok = 0;  // 0: never
+  std::string last_error;
+};
+
+// The follower's record of its last attempt to sync a site.
+struct MirrorSyncRow {
+  int64_t last_attempt = 0;
+  int64_t last_success = 0;
+  std::string last_error;
+};
+
+// A mirror's signed announcement, as received by the publisher (see mirror/announcement.h).
+struct AnnouncementRow {
+  std::string site_id;
+  std::string key_id;      // hex SHA-256 of the mirror's public key
+  std::string public_key;  // hex Ed25519 public key
+  std::vector<std::string> urls;
+  int64_t received_at = 0;
+  std::string sender;  // the address it came from, for the operator
+  std::string status;  // "pending", "accepted" or "rejected"
+};
+
 class NodeDb {
  public:
   static Result<std::unique_ptr<NodeDb>> Open(const std::string& path);
@@ -114,6 +143,33 @@ class NodeDb {
   Status DeleteVersions(const std::string& site_id, const std::vector<int64_t>& versions);
   // Every object that some retained row references.
   Result<std::set<std::string>> LiveObjects();
+
+  // Forgets a site entirely (its rows in every table); its objects become garbage.
+  Status DeleteSite(const std::string& site_id);
+
+  // Mirror sources. Adding a known URL keeps it and upgrades its kind ("seed" and "signed"
+  // win over "peer"). At most `max_peers` sources of kind "peer" are kept per site: a new one
+  // replaces the least recently working one.
+  Status AddMirrorSource(const std::string& site_id, const std::string& url,
+                         const std::string& kind, int64_t now, int max_peers);
+  Result<std::vector<MirrorSourceRow>> ListMirrorSources(const std::string& site_id);
+  Status RecordSourceResult(const std::string& site_id, const std::string& url, int64_t now,
+                            const std::string& error);
+  Status RemoveMirrorSources(const std::string& site_id, const std::string& kind);
+
+  Result<MirrorSyncRow> GetMirrorSync(const std::string& site_id);
+  Status RecordSyncAttempt(const std::string& site_id, int64_t now, const std::string& error);
+
+  // Announcements: one per (site, mirror key). A repeated announcement refreshes the time; if
+  // its URLs changed an accepted mirror goes back to "pending" (the publisher vouches for
+  // URLs, not only for keys); a rejected key stays rejected. At most `max_per_site` pending
+  // announcements are kept per site (kResourceExhausted beyond).
+  Status UpsertAnnouncement(const AnnouncementRow& row, int max_per_site);
+  Result<std::vector<AnnouncementRow>> ListAnnouncements(const std::string& site_id,
+                                                         const std::string& status);
+  // kNotFound if no announcement has this key ID (a unique prefix of it is accepted).
+  Status SetAnnouncementStatus(const std::string& site_id, const std::string& key_id,
+                               const std::string& status);
 
  private:
   explicit NodeDb(sqlite3* db) : db_(db) {}

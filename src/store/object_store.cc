@@ -132,44 +132,62 @@ Result<ObjectInfo> ObjectStore::PutBytes(std::string_view data) {
   return info;
 }
 
-Result<StagedObject> ObjectStore::StageFromFd(int source_fd, const std::string& what,
-                                              const std::function<void(uint64_t)>& progress) {
+Result<StagedObject> ObjectStore::StageStream(
+    const std::function<Status(const ChunkWriter&)>& produce, const std::string& what,
+    const ObjectInfo* expected) {
   StagedObject staged;
   staged.temp_path = TempName(dir_ + "/tmp", "stage-");
   REFUGE_ASSIGN_OR_RETURN(UniqueFd out,
                           OpenFile(staged.temp_path, O_WRONLY | O_CREAT | O_EXCL, 0644));
   Sha256 hasher;
-  thread_local std::vector<char> buf(kCopyBufferBytes);
   uint64_t total = 0;
-  Status s;
-  for (;;) {
-    auto n = ReadSome(source_fd, buf.data(), buf.size(), what);
-    if (!n.ok()) {
-      s = n.status();
-      break;
+  Status s = produce([&](std::string_view chunk) -> Status {
+    if (expected && chunk.size() > expected->size - total) {
+      return VerificationFailed(what + ": longer than its signed length of " +
+                                std::to_string(expected->size) + " bytes");
     }
-    if (*n == 0) break;
-    hasher.Update(buf.data(), *n);
-    s = WriteAll(out.get(), buf.data(), *n, staged.temp_path);
-    if (!s.ok()) break;
+    hasher.Update(chunk);
+    REFUGE_RETURN_IF_ERROR(WriteAll(out.get(), chunk.data(), chunk.size(), staged.temp_path));
     // Start writing back what is already staged (without waiting), so the disk works while
     // the rest is hashed and the flush at commit has little left to do.
-    if ((total + *n) / kWritebackChunkBytes != total / kWritebackChunkBytes) {
+    if ((total + chunk.size()) / kWritebackChunkBytes != total / kWritebackChunkBytes) {
       ::sync_file_range(out.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
     }
-    total += *n;
-    if (progress) progress(*n);
+    total += chunk.size();
+    return Status::Ok();
+  });
+  if (s.ok()) {
+    staged.info = ObjectInfo{HexEncode(hasher.Finish()), total};
+    if (expected && (staged.info.size != expected->size || staged.info.sha256 != expected->sha256)) {
+      s = VerificationFailed(what + ": got " + std::to_string(total) + " bytes hashing to " +
+                             staged.info.sha256 + ", not the signed " +
+                             std::to_string(expected->size) + " bytes " + expected->sha256);
+    }
   }
   if (!s.ok()) {
     ::unlink(staged.temp_path.c_str());
     return s;
   }
-  staged.info = ObjectInfo{HexEncode(hasher.Finish()), total};
   if (Contains(staged.info.sha256)) {  // already stored: nothing to commit
     ::unlink(staged.temp_path.c_str());
     staged.temp_path.clear();
   }
   return staged;
+}
+
+Result<StagedObject> ObjectStore::StageFromFd(int source_fd, const std::string& what,
+                                              const std::function<void(uint64_t)>& progress) {
+  return StageStream(
+      [&](const ChunkWriter& write) -> Status {
+        thread_local std::vector<char> buf(kCopyBufferBytes);
+        for (;;) {
+          REFUGE_ASSIGN_OR_RETURN(size_t n, ReadSome(source_fd, buf.data(), buf.size(), what));
+          if (n == 0) return Status::Ok();
+          REFUGE_RETURN_IF_ERROR(write(std::string_view(buf.data(), n)));
+          if (progress) progress(n);
+        }
+      },
+      what);
 }
 
 Status ObjectStore::Syncfs() const {

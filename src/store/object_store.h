@@ -63,6 +63,14 @@ class ObjectStore {
   // flushing. `what` names the source in errors. `progress` (optional) is told of each chunk.
   Result<StagedObject> StageFromFd(int source_fd, const std::string& what,
                                    const std::function<void(uint64_t)>& progress = {});
+  // Stages an object from a stream: `produce` calls the writer it is given with successive
+  // chunks (a download, say). Hashing and writing happen on the way, as in StageFromFd. If
+  // `expected` is given, the object must have exactly that hash and size (kVerificationFailed
+  // otherwise, and a stream longer than the size is cut off at once): nothing unverified is
+  // ever staged.
+  using ChunkWriter = std::function<Status(std::string_view chunk)>;
+  Result<StagedObject> StageStream(const std::function<Status(const ChunkWriter&)>& produce,
+                                   const std::string& what, const ObjectInfo* expected = nullptr);
   // Makes staged objects visible durably: flush data, verify sizes, rename, flush renames.
   Status CommitStaged(std::vector<StagedObject>& staged);
   // Deletes the temporary files of staged objects that will not be committed.
