@@ -13,7 +13,9 @@ packages=(
   libboost1.81-dev libtomlplusplus-dev libspdlog-dev
   # tests: the independent TUF/ed25519 implementation, tools the tests drive
   python3 python3-securesystemslib python3-nacl curl sqlite3 coreutils procps
-  wget openssl
+  wget openssl bc
+  # the multi-host tests and the mirror benchmark: namespaces, veth, tbf, nftables, rsync
+  iproute2 nftables rsync
   # fuzzing and sanitizers
   clang-14 libclang-rt-14-dev
 )

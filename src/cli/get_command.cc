@@ -13,9 +13,13 @@
 
 #include "cli/cli_common.h"
 #include "common/file_util.h"
+#include "net/bandwidth_limiter.h"
 #include "node/site_client.h"
 
 namespace refuge::cli {
+
+// src/cli/mirrors_check_command.cc (see AddGetCommand).
+CLI::App* AddMirrorsCheckCommandAs(CLI::App& parent, const std::string& name, Context& ctx);
 
 namespace {
 
@@ -23,8 +27,28 @@ struct GetArgs {
   std::string what;
   std::vector<std::string> from;
   std::string output;
+  std::string max_rate;
   bool json = false;
 };
+
+// "500K", "2M", "1G" (binary multiples) or plain bytes, per second.
+Result<uint64_t> ParseRate(const std::string& text) {
+  if (text.empty() || text.size() > 20) return InvalidArgument("--max-rate: empty or too long");
+  uint64_t multiplier = 1;
+  std::string digits = text;
+  switch (digits.back()) {
+    case 'k': case 'K': multiplier = uint64_t{1} << 10; digits.pop_back(); break;
+    case 'm': case 'M': multiplier = uint64_t{1} << 20; digits.pop_back(); break;
+    case 'g': case 'G': multiplier = uint64_t{1} << 30; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgument("--max-rate " + text + ": expected bytes per second, like 500K or 2M");
+  }
+  const uint64_t rate = std::stoull(digits) * multiplier;
+  if (rate == 0) return InvalidArgument("--max-rate must be more than 0");
+  return rate;
+}
 
 Status CopyToStdout(const std::string& path) {
   REFUGE_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
@@ -45,6 +69,17 @@ void RunGet(Context& ctx, const GetArgs& args) {
   SiteClientOptions options;
   options.sources = args.from;
   options.client_dir = home->ClientDir(site_id);
+  std::unique_ptr<BandwidthLimiter> limiter;
+  if (!args.max_rate.empty()) {
+    auto rate = ParseRate(args.max_rate);
+    if (!rate.ok()) {
+      ctx.Fail(rate.status());
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    limiter = std::make_unique<BandwidthLimiter>(*rate);
+    options.mirror_options.http.bandwidth_limiter = limiter.get();
+  }
   if (args.from.empty() && IsSiteId(site_id)) {
     auto saved = LoadSavedMirrorList(options.client_dir, site_id);
     if (!saved.ok()) {
@@ -138,8 +173,17 @@ void AddGetCommand(CLI::App& app, Context& ctx) {
       ->type_name("SOURCE");
   cmd->add_option("-o,--output", g->output, "Write the file here (default: standard output)")
       ->type_name("FILE");
+  cmd->add_option("--max-rate", g->max_rate,
+                  "Download at most this many bytes per second over the network, all\n"
+                  "transfers together (500K, 2M, ...)")
+      ->type_name("RATE");
   cmd->add_flag("--json", g->json, "Print a JSON summary");
   cmd->callback([&ctx, g] { RunGet(ctx, *g); });
+
+  // TEMPORARY: `refuge mirrors-check SITE_ID`, until the `refuge mirrors` group calls
+  // AddMirrorsCheckCommand (then it is `refuge mirrors check`). Remove this line then, and
+  // the declaration at the top of this file.
+  AddMirrorsCheckCommandAs(app, "mirrors-check", ctx);
 }
 
 }  // namespace refuge::cli

@@ -5,6 +5,7 @@
 #include "cli/cli_common.h"
 #include "common/clock.h"
 #include "mirror/site_sync.h"
+#include "node/freshness.h"
 #include "node/mirror_list.h"
 #include "store/node_db.h"
 
@@ -134,7 +135,7 @@ void RunList(Context& ctx, bool json) {
     if (site.origin) continue;
     auto sources = home->db().ListMirrorSources(site.site_id);
     auto sync = home->db().GetMirrorSync(site.site_id);
-    auto stale = mirror::StaleSince(*home, site.site_id, now);
+    auto stale = StaleSince(*home, site.site_id, now);
     if (!sources.ok() || !sync.ok()) {
       ctx.Fail(!sources.ok() ? sources.status() : sync.status());
       return;

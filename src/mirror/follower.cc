@@ -11,6 +11,7 @@
 #include "crypto/canonical_json.h"
 #include "mirror/announcement.h"
 #include "node/block_list.h"
+#include "node/freshness.h"
 #include "node/mirror_list.h"
 #include "node/node_home.h"
 
@@ -142,7 +143,25 @@ void Follower::Run() {
     const int64_t now = SteadyMs();
     for (AnnouncementRow& a : announcements) {
       auto site = sites_.find(a.site_id);
-      if (site == sites_.end() || !site->second.origin) continue;  // only the publisher decides
+      if (site == sites_.end()) continue;
+      // Tell the announcer at once what we serve: it may have missed the last hint.
+      if (site->second.version > 0) {
+        std::vector<std::string> targets;
+        for (const std::string& url : a.urls) {
+          if (!IsSelf(url)) targets.push_back(url);
+        }
+        SendNotifies(NotifyJob{0, a.site_id, site->second.version, std::move(targets)});
+      }
+      if (!site->second.origin) {
+        // A mirror of our copy: an untrusted peer worth passing hints on to (bounded).
+        for (const std::string& url : a.urls) {
+          if (!IsSelf(url)) {
+            (void)home_->db().AddMirrorSource(a.site_id, url, "peer", SystemClock::Get().NowSeconds(),
+                                              kMaxPeerSourcesPerSite);
+          }
+        }
+        continue;
+      }
       Status s = home_->db().UpsertAnnouncement(a, kMaxPendingAnnouncementsPerSite);
       if (!s.ok()) spdlog::warn("announcement from {}: {}", a.sender, s.ToString());
     }
@@ -277,6 +296,7 @@ void Follower::SyncOne(const std::string& site_id, SiteState& st, int64_t now_ms
                  site_id, r->previous_version, r->version, r->objects_fetched, r->bytes_fetched,
                  r->metadata_source);
     st.version = r->version;
+    RebuildJson();  // the status endpoint shows the new version at once
     LearnSignedMirrors(site_id, r->version);
     AfterAdvance(site_id, st, hint_from);
   }

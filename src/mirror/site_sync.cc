@@ -426,30 +426,4 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   return result;
 }
 
-Result<std::optional<int64_t>> StaleSince(NodeHome& home, const std::string& site_id, int64_t now) {
-  REFUGE_ASSIGN_OR_RETURN(SiteRow site, home.db().GetSite(site_id));
-  if (site.current_version == 0) return std::optional<int64_t>();
-  int64_t earliest = INT64_MAX;
-  auto expiry_of = [&](const MetadataRow& row, uint64_t max) -> Status {
-    REFUGE_ASSIGN_OR_RETURN(std::string bytes, home.store().Read(row.sha256, max));
-    REFUGE_ASSIGN_OR_RETURN(Json j, ParseJson(bytes));
-    const Json* expires = j.contains("signed") ? &j["signed"]["expires"] : nullptr;
-    if (!expires || !expires->is_string()) return Corruption("metadata without expires");
-    REFUGE_ASSIGN_OR_RETURN(int64_t t, ParseUtc(expires->get<std::string>()));
-    earliest = std::min(earliest, t);
-    return Status::Ok();
-  };
-  REFUGE_ASSIGN_OR_RETURN(MetadataRow ts, home.db().LatestMetadata(site_id, tuf::kTimestamp));
-  REFUGE_RETURN_IF_ERROR(expiry_of(ts, limits::kMaxTimestampBytes));
-  REFUGE_ASSIGN_OR_RETURN(VersionRow v, home.db().GetVersion(site_id, site.current_version));
-  REFUGE_ASSIGN_OR_RETURN(MetadataRow snap,
-                          home.db().GetMetadata(site_id, tuf::kSnapshot, v.version));
-  REFUGE_RETURN_IF_ERROR(expiry_of(snap, limits::kMaxSnapshotBytes));
-  REFUGE_ASSIGN_OR_RETURN(MetadataRow tg,
-                          home.db().GetMetadata(site_id, tuf::kTargets, v.targets_version));
-  REFUGE_RETURN_IF_ERROR(expiry_of(tg, limits::kMaxTargetsBytes));
-  if (earliest > now) return std::optional<int64_t>();
-  return std::optional<int64_t>(earliest);
-}
-
 }  // namespace refuge::mirror

@@ -101,11 +101,6 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
 // garbage for `refuge gc`). kInvalidArgument for a site this node publishes.
 Status UnfollowSite(NodeHome& home, const std::string& site_id);
 
-// When the served version's metadata expired (the publisher has not re-signed it): the
-// earliest expiry among its timestamp, snapshot and targets if that is in the past.
-Result<std::optional<int64_t>> StaleSince(NodeHome& home, const std::string& site_id,
-                                          int64_t now);
-
 }  // namespace refuge::mirror
 
 #endif  // REFUGE_MIRROR_SITE_SYNC_H_

@@ -126,15 +126,17 @@ class HttpFetcher final : public Fetcher {
     CURLcode rc = curl_easy_perform(curl_);
     if (t.http_code == 0) curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &t.http_code);
     if (!t.status.ok()) return t.status.Annotate(url);
-    if (rc == CURLE_FILESIZE_EXCEEDED) {
-      return TooLarge(url + ": more than the limit of " + std::to_string(max_bytes) + " bytes");
-    }
+    // The status decides before the size: an error page longer than a small limit is still a
+    // 404 (or a 500), not "too large".
     const HttpAnswer answer = curl_internal::ClassifyHttpCode(t.http_code);
     if (answer == HttpAnswer::kNotFound || rc == CURLE_FILE_COULDNT_READ_FILE) {
       return NotFound(url + ": not found");
     }
     if (answer == HttpAnswer::kBlocked) return NotFound(url + ": " + kBlockedByMirror);
     if (t.http_code >= 400) return Unavailable(url + ": HTTP status " + std::to_string(t.http_code));
+    if (rc == CURLE_FILESIZE_EXCEEDED) {
+      return TooLarge(url + ": more than the limit of " + std::to_string(max_bytes) + " bytes");
+    }
     if (rc != CURLE_OK) return Unavailable(url + ": " + curl_easy_strerror(rc));
     if (t.http_code != 0 && t.http_code != 200) {
       return Unavailable(url + ": unexpected HTTP status " + std::to_string(t.http_code));

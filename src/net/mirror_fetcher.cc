@@ -444,7 +444,9 @@ Status MirrorFetcherImpl::FetchTo(const std::string& url, uint64_t max_bytes, co
       // A failure of some kind.
       MirrorOutcome outcome;
       std::string detail;
-      if (a->error.code() == StatusCode::kTooLarge || rc == CURLE_FILESIZE_EXCEEDED) {
+      // The status decides before the size: a long error page is an error, not endless data.
+      if (a->error.code() == StatusCode::kTooLarge ||
+          (rc == CURLE_FILESIZE_EXCEEDED && (a->http_code == 0 || answer == HttpAnswer::kData))) {
         outcome = MirrorOutcome::kTooLarge;
         detail = "more than the limit of " + std::to_string(max_bytes) + " bytes";
         too_large = true;

@@ -1,6 +1,7 @@
 #include "serve/catalog.h"
 
 #include "common/limits.h"
+#include "node/freshness.h"
 #include "publish/publisher.h"
 #include "serve/mime_types.h"
 #include "tuf/metadata.h"
@@ -63,6 +64,8 @@ Result<std::shared_ptr<CatalogSite>> LoadCatalogSite(NodeHome& home, const SiteR
   out->site_id = site.site_id;
   out->version = version.version;
   out->published_at = version.published_at;
+  auto expires = EarliestExpiry(home, site.site_id);
+  if (expires.ok()) out->expires.store(*expires, std::memory_order_relaxed);
   out->files.reserve(targets->targets.size());
   for (const auto& [path, target] : targets->targets) {
     auto sha = target.hashes.find("sha256");
@@ -79,15 +82,22 @@ Result<std::shared_ptr<CatalogSite>> LoadCatalogSite(NodeHome& home, const SiteR
   return out;
 }
 
+namespace {
+
+// One site's part of the fingerprint: its version and its newest timestamp (a re-signed
+// timestamp changes the site's expiry without a new version).
+std::string SiteFingerprint(NodeDb& db, const SiteRow& s) {
+  auto ts = db.LatestMetadata(s.site_id, tuf::kTimestamp);
+  return s.site_id + ":" + std::to_string(s.current_version) + ":" +
+         std::to_string(ts.ok() ? ts->version : 0) + ";";
+}
+
+}  // namespace
+
 Result<std::string> Catalog::Fingerprint(NodeDb& db) {
   REFUGE_ASSIGN_OR_RETURN(std::vector<SiteRow> sites, db.ListSites());
   std::string fp;
-  for (const SiteRow& s : sites) {
-    fp += s.site_id;
-    fp += ':';
-    fp += std::to_string(s.current_version);
-    fp += ';';
-  }
+  for (const SiteRow& s : sites) fp += SiteFingerprint(db, s);
   return fp;
 }
 
@@ -105,10 +115,12 @@ std::shared_ptr<const Catalog> Catalog::Build(NodeHome& home, const Catalog* pre
     return catalog;
   }
   for (const SiteRow& site : *sites) {
-    catalog->fingerprint_ += site.site_id + ":" + std::to_string(site.current_version) + ";";
+    catalog->fingerprint_ += SiteFingerprint(home.db(), site);
     if (site.current_version == 0) continue;
     const CatalogSite* old = previous ? previous->FindSite(site.site_id) : nullptr;
     if (old != nullptr && old->version == site.current_version) {
+      auto expires = EarliestExpiry(home, site.site_id);
+      if (expires.ok()) old->expires.store(*expires, std::memory_order_relaxed);
       catalog->sites_.emplace(site.site_id, previous->sites_.find(site.site_id)->second);
       ++report->sites_reused;
       continue;

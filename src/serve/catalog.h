@@ -57,6 +57,8 @@ class SiteCounterRegistry {
   std::map<std::string, std::unique_ptr<SiteCounters>> counters_;
 };
 
+inline constexpr int64_t kNeverExpires = INT64_MAX;
+
 struct CatalogFile {
   std::string sha256;  // lowercase hex
   uint64_t length = 0;
@@ -67,6 +69,9 @@ struct CatalogSite {
   std::string site_id;
   int64_t version = 0;       // the publication (snapshot) version served
   int64_t published_at = 0;  // seconds since the epoch: Last-Modified of path URLs
+  // The earliest expiry of the served timestamp, snapshot and targets; past it the site is
+  // stale. A new timestamp for the same version updates it in place (reload), hence atomic.
+  mutable std::atomic<int64_t> expires{kNeverExpires};
   std::unordered_map<std::string, CatalogFile, StringHash, std::equal_to<>> files;
   // Every directory that holds a file ("a", "a/b"), to redirect "/a" to "/a/".
   std::unordered_set<std::string, StringHash, std::equal_to<>> directories;

@@ -182,6 +182,11 @@ size_t FormatResponseHead(const Response& r, std::string_view date, char* out) {
   if (!r.location.empty()) w.Add("Location: ").Add(r.location).Add("\r\n");
   if (!r.allow.empty()) w.Add("Allow: ").Add(r.allow).Add("\r\n");
   if (!r.link.empty()) w.Add("Link: ").Add(r.link).Add("\r\n");
+  if (r.stale_since >= 0) {
+    char since[kHttpDateLength];
+    FormatHttpDate(r.stale_since, since);
+    w.Add("Refuge-Stale: ").Add(std::string_view(since, kHttpDateLength)).Add("\r\n");
+  }
   if (r.status == 200 || r.status == 206 || r.status == 304) {
     w.Add("X-Content-Type-Options: nosniff\r\n");
   }

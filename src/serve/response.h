@@ -31,6 +31,9 @@ struct Response {
   std::string_view location;  // 301/308
   std::string_view allow;     // 405 and OPTIONS
   std::string_view link;      // 451: the Link field value naming who blocks (RFC 7725)
+  // A site's content whose signed metadata expired (the publisher has not re-signed it): the
+  // last verified version is still served, with "Refuge-Stale: <date it expired>".
+  int64_t stale_since = -1;
   bool head_only = false;     // HEAD: the head a GET would get, without the body
   bool close = false;         // Connection: close after this response
 

@@ -242,6 +242,10 @@ void SiteRouter::ServeSitePath(const RequestHead& request, const CatalogSite& si
   out->content_type = file->content_type;
   out->cache_control = state_->path_cache_control;
   out->last_modified = site.published_at;
+  const int64_t expires = site.expires.load(std::memory_order_relaxed);
+  if (expires != kNeverExpires && static_cast<int64_t>(::time(nullptr)) >= expires) {
+    out->stale_since = expires;
+  }
   ServeObject(request, file->sha256, static_cast<int64_t>(file->length), out);
 }
 
