@@ -5,6 +5,7 @@
 #include "cli/cli_common.h"
 #include "common/clock.h"
 #include "mirror/site_sync.h"
+#include "net/bandwidth_limiter.h"
 #include "node/freshness.h"
 #include "node/mirror_list.h"
 #include "store/node_db.h"
@@ -16,18 +17,31 @@ namespace {
 // Options shared by the commands that download (add, sync).
 struct FetchArgs {
   int parallel = mirror::kDefaultParallelFetches;
+  uint64_t bandwidth_limit = 0;
+  std::string socks5;
   bool json = false;
+  std::shared_ptr<BandwidthLimiter> limiter;  // made from bandwidth_limit
 };
 
 void AddFetchOptions(CLI::App* cmd, FetchArgs& a) {
   cmd->add_option("--parallel", a.parallel, "Objects downloaded at once (default 8)")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--bandwidth-limit", a.bandwidth_limit,
+                  "Cap the download rate, bytes per second (default: none)")
+      ->type_name("BYTES");
+  cmd->add_option("--socks5", a.socks5, "Fetch through this SOCKS5 proxy (Tor: 127.0.0.1:9050)")
+      ->type_name("HOST:PORT");
   cmd->add_flag("--json", a.json, "Print JSON");
 }
 
-mirror::SyncOptions SyncOptionsFrom(const FetchArgs& a, Progress* progress) {
+mirror::SyncOptions SyncOptionsFrom(FetchArgs& a, Progress* progress) {
   mirror::SyncOptions o;
   o.parallel_fetches = a.parallel;
+  o.http.socks5_proxy = a.socks5;
+  if (a.bandwidth_limit > 0) {
+    if (!a.limiter) a.limiter = std::make_shared<BandwidthLimiter>(a.bandwidth_limit);
+    o.http.bandwidth_limiter = a.limiter.get();
+  }
   if (progress) {
     o.progress = [progress](const mirror::SyncProgress& p) {
       progress->Update("syncing: " + std::to_string(p.objects_done) + "/" +
@@ -67,7 +81,7 @@ void PrintSync(const std::string& site_id, const mirror::SyncResult& r) {
 }
 
 // Runs one sync and prints it; returns false (with the exit code set) on failure.
-bool SyncAndReport(Context& ctx, NodeHome& home, const std::string& site_id, const FetchArgs& a,
+bool SyncAndReport(Context& ctx, NodeHome& home, const std::string& site_id, FetchArgs& a,
                    Json* json_out) {
   Progress progress(!a.json);
   auto r = mirror::SyncSite(home, site_id, SyncOptionsFrom(a, &progress));
@@ -91,7 +105,7 @@ struct AddArgs {
   FetchArgs fetch;
 };
 
-void RunAdd(Context& ctx, const AddArgs& args) {
+void RunAdd(Context& ctx, AddArgs& args) {
   std::vector<std::string> seeds;
   for (const std::string& f : args.from) {
     auto url = NormalizeNodeUrl(f);
@@ -181,7 +195,7 @@ struct SyncArgs {
   FetchArgs fetch;
 };
 
-void RunSync(Context& ctx, const SyncArgs& args) {
+void RunSync(Context& ctx, SyncArgs& args) {
   auto home = ctx.OpenHome();
   if (!home) return;
   std::vector<std::string> sites;
