@@ -80,6 +80,18 @@ void RunGet(Context& ctx, const GetArgs& args) {
     limiter = std::make_unique<BandwidthLimiter>(*rate);
     options.mirror_options.http.bandwidth_limiter = limiter.get();
   }
+  if (args.from.size() > 1) {  // several sources: node URLs only
+    for (const std::string& f : args.from) {
+      auto url = IsUrlSource(f) ? NormalizeNodeUrl(f)
+                                : Result<std::string>(InvalidArgument(
+                                      "a node home directory can only be the one --from source"));
+      if (!url.ok()) {
+        ctx.Fail(url.status().Annotate("--from " + f));
+        ctx.exit_code = kExitUsage;
+        return;
+      }
+    }
+  }
   if (args.from.empty() && IsSiteId(site_id)) {
     auto saved = LoadSavedMirrorList(options.client_dir, site_id);
     if (!saved.ok()) {

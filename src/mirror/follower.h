@@ -55,8 +55,8 @@ struct FollowerOptions {
   std::string home_path;
   std::vector<std::string> public_urls;  // how other nodes reach this one (may be empty)
   int64_t refresh_interval_seconds = 300;  // each site, +/- 20 % jitter
-  int origin_fanout = 2;
-  int64_t origin_fanout_delay_ms = 10'000;
+  int origin_fanout = 1;
+  int64_t origin_fanout_delay_ms = 5'000;
   int64_t announce_interval_seconds = 6 * 3600;
   long notify_timeout_ms = 3'000;
   // Hints accepted per sender address: a burst, then one per this many milliseconds.

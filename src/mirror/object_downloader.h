@@ -2,10 +2,13 @@
 //
 // Objects are content-addressed, so any node holding one can serve it at
 // /.refuge/v1/objects/<sha256>, whatever version of whatever site it is on. Worker threads
-// (each with its own connection-reusing libcurl handle) take objects from a shared queue; the
-// i-th object is first asked of source i mod N, so the load spreads over all sources, and a
-// source that fails (unreachable, 404, 451, wrong bytes, too long) is skipped for that object
-// and the next one asked. Every object is checked against its expected length and SHA-256 on
+// (each with its own connection-reusing libcurl handle) take objects from a shared queue in a
+// random order (so that mirrors syncing at the same time hold different objects early and can
+// serve them to each other); the i-th object is first asked of primary source i mod N, so the
+// load spreads over all of them, and a source that fails (unreachable, 404, 451, wrong bytes,
+// too long) is skipped for that object and the next one asked. Peers that are themselves
+// still syncing answer 404 for what they lack yet, so the primaries are asked again for a few
+// rounds before the fallback sources (the publisher, whose upload is the scarce resource) are. Every object is checked against its expected length and SHA-256 on
 // the way into the store (ObjectStore::StageStream): bytes that do not verify are never
 // stored. Verified objects are made durable in batches (kCommitBatchBytes), so work done
 // before an interruption is kept.
@@ -37,17 +40,22 @@ struct DownloadReport {
 struct DownloaderOptions {
   HttpFetcherOptions http;
   int parallel = 8;
+  // Rounds over the primary sources, `round_delay_ms` apart, before the fallback sources
+  // are asked (only when there are fallback sources).
+  int primary_rounds = 8;
+  int64_t round_delay_ms = 250;
   uint64_t commit_batch_bytes = 8 * 1024 * 1024;
   const std::atomic<bool>* cancel = nullptr;
   // Called from worker threads after each stored object (must be thread-safe).
   std::function<void(uint64_t bytes)> on_object;
 };
 
-// Downloads `objects` (hash and expected size) from `sources` (node base URLs, in order of
-// preference) into `store`. Fails (kUnavailable) if some object could not be fetched from any
-// source; the objects that were fetched stay stored either way.
+// Downloads `objects` (hash and expected size) from `primary` (node base URLs, spread over)
+// and then `fallback` (in order) into `store`. Fails (kUnavailable) if some object could not
+// be fetched from any source; the objects that were fetched stay stored either way.
 Result<DownloadReport> DownloadObjects(ObjectStore& store, const std::vector<ObjectInfo>& objects,
-                                       const std::vector<std::string>& sources,
+                                       const std::vector<std::string>& primary,
+                                       const std::vector<std::string>& fallback,
                                        const DownloaderOptions& options);
 
 }  // namespace refuge::mirror

@@ -322,6 +322,14 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   const bool new_version = result.trusted_version > site.current_version;
   const bool new_timestamp = timestamp->envelope.version > served_timestamp;
   if (!new_version && !new_timestamp) {
+    if (!any_ok) {
+      // Nothing new, but no source confirmed it either: that is a failed sync, not an up to
+      // date one (an expired site whose publisher is gone ends up here too).
+      Status s = Unavailable("no source served valid metadata" +
+                             (result.problems.empty() ? "" : " (" + result.problems.back() + ")"));
+      (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), s.ToString());
+      return s;
+    }
     (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), "");
     return result;
   }
@@ -329,13 +337,22 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
     return InvalidArgument("site " + site_id + " delegates targets; refuge mirrors top-level targets only");
   }
 
-  // Holders first for objects; every other source may hold them too (content addressing).
-  std::vector<std::string> object_sources = holders;
-  for (const std::string& s : sources) {
-    if (std::find(object_sources.begin(), object_sources.end(), s) == object_sources.end()) {
-      object_sources.push_back(s);
-    }
+  // Objects: spread over the holders of the new version and the other mirrors (content
+  // addressing: any of them may hold an object, or soon will); the seeds that do not hold it
+  // yet (usually the publisher) only as a fallback, to keep the publisher's upload small.
+  std::vector<std::string> primary = holders;
+  std::vector<std::string> fallback;
+  for (const MirrorSourceRow& r : rows) {
+    if (std::find(primary.begin(), primary.end(), r.url) != primary.end()) continue;
+    (r.kind == "seed" ? fallback : primary).push_back(r.url);
   }
+  if (!options.prefer_source.empty() &&
+      std::find(primary.begin(), primary.end(), options.prefer_source) == primary.end() &&
+      std::find(fallback.begin(), fallback.end(), options.prefer_source) == fallback.end()) {
+    primary.push_back(options.prefer_source);
+  }
+  std::vector<std::string> object_sources = primary;  // for the roots below: everyone
+  object_sources.insert(object_sources.end(), fallback.begin(), fallback.end());
 
   REFUGE_ASSIGN_OR_RETURN(FileLock store_lock, home.LockStore(FileLock::Mode::kShared));
   Publication pub;
@@ -384,7 +401,7 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
         options.progress(progress);
       }
     };
-    auto report = DownloadObjects(home.store(), missing, object_sources, dl);
+    auto report = DownloadObjects(home.store(), missing, primary, fallback, dl);
     if (!report.ok()) {
       (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), report.status().ToString());
       return report.status().Annotate("site " + site_id + " version " +

@@ -94,8 +94,8 @@ struct ServeConfig {
   std::string socks5_proxy;
   // On a publish, this many mirrors are told at once; the others origin_fanout_delay_ms
   // later, by which time most have the version from each other.
-  int origin_fanout = 2;
-  int64_t origin_fanout_delay_ms = 10'000;
+  int origin_fanout = 1;
+  int64_t origin_fanout_delay_ms = 5'000;
 
   // --- [admin] -----------------------------------------------------------------------------
   // The admin listener (Prometheus /metrics); empty disables it. Binds to loopback by default.
