@@ -64,11 +64,8 @@ void RunGet(Context& ctx, const GetArgs& args) {
   size_t slash = args.what.find('/');
   std::string site_id = args.what.substr(0, slash);
   std::string path = slash == std::string::npos ? "" : args.what.substr(slash + 1);
-  auto home = ctx.OpenHome();
-  if (!home) return;
   SiteClientOptions options;
   options.sources = args.from;
-  options.client_dir = home->ClientDir(site_id);
   std::unique_ptr<BandwidthLimiter> limiter;
   if (!args.max_rate.empty()) {
     auto rate = ParseRate(args.max_rate);
@@ -92,6 +89,9 @@ void RunGet(Context& ctx, const GetArgs& args) {
       }
     }
   }
+  auto home = ctx.OpenHome();
+  if (!home) return;
+  options.client_dir = home->ClientDir(site_id);
   if (args.from.empty() && IsSiteId(site_id)) {
     auto saved = LoadSavedMirrorList(options.client_dir, site_id);
     if (!saved.ok()) {
@@ -144,6 +144,12 @@ void RunGet(Context& ctx, const GetArgs& args) {
                                {"failed", r.failed}});
       }
       out["mirrors"] = std::move(mirrors);
+      Json attempts = Json::array();
+      for (const MirrorAttemptReport& a : (*client)->last_download_attempts()) {
+        attempts.push_back(Json{{"url", a.url}, {"outcome", a.outcome}, {"detail", a.detail},
+                                {"offset", a.offset}, {"bytes", a.bytes}});
+      }
+      out["attempts"] = std::move(attempts);
     }
     // With --json and no -o, the data went to stdout already; the summary goes to stderr.
     if (to_stdout) {

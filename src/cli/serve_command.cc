@@ -1,4 +1,5 @@
 // refuge serve [--config FILE] [--listen ADDR:PORT ...] [--threads N] [--admin ADDR:PORT]
+#include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -30,8 +31,9 @@ struct ServeArgs {
 void RunServe(Context& ctx, const ServeArgs& args) {
   // Server messages go to stderr; stdout carries only the bound addresses.
   auto log = spdlog::stderr_color_mt("serve");
-  log->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  log->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
   spdlog::set_default_logger(log);
+  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug shows hints and notifications
   serve::ServeConfig config;
   if (!args.config.empty()) {
     auto loaded = serve::LoadServeConfig(args.config);

@@ -21,6 +21,8 @@ namespace {
 
 constexpr int64_t kTickMs = 1'000;
 constexpr int64_t kJsonRefreshMs = 2'000;
+// After a reload, how long until every event loop serves the new catalog (their sweep).
+constexpr int64_t kServedDelayMs = 200;
 constexpr uint64_t kMaxPeersBodyBytes = 256 * 1024;
 
 int64_t SteadyMs() {
@@ -106,6 +108,13 @@ Follower::Verdict Follower::OfferAnnouncement(AnnouncementRow row, std::string_v
   return Verdict::kAccepted;
 }
 
+void Follower::CatalogServes(std::map<std::string, int64_t> versions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  catalog_update_ = std::move(versions);
+  has_catalog_update_ = true;
+  wake_.notify_one();
+}
+
 std::shared_ptr<const std::string> Follower::peers_json() const {
   std::lock_guard<std::mutex> lock(mu_);
   return peers_json_;
@@ -131,16 +140,27 @@ void Follower::Run() {
   while (!stop_) {
     std::deque<Hint> hints;
     std::deque<AnnouncementRow> announcements;
+    std::map<std::string, int64_t> catalog;
+    bool catalog_changed = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      const int64_t wait = std::max<int64_t>(0, next_tick - SteadyMs());
-      wake_.wait_for(lock, std::chrono::milliseconds(wait),
-                     [&] { return stop_ || !hints_.empty() || !announcements_.empty(); });
+      int64_t until = next_tick;
+      for (const NotifyJob& j : notify_jobs_) until = std::min(until, j.due_ms);
+      const int64_t wait = std::max<int64_t>(0, until - SteadyMs());
+      wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] {
+        return stop_ || !hints_.empty() || !announcements_.empty() || has_catalog_update_;
+      });
       if (stop_) break;
       hints.swap(hints_);
       announcements.swap(announcements_);
+      if (has_catalog_update_) {
+        catalog.swap(catalog_update_);
+        has_catalog_update_ = false;
+        catalog_changed = true;
+      }
     }
     const int64_t now = SteadyMs();
+    if (catalog_changed) OnCatalogVersions(catalog, now);
     for (AnnouncementRow& a : announcements) {
       auto site = sites_.find(a.site_id);
       if (site == sites_.end()) continue;
@@ -170,9 +190,12 @@ void Follower::Run() {
       if (it == sites_.end()) RefreshSites(now), it = sites_.find(h.site_id);
       if (it == sites_.end() || it->second.origin) continue;  // not followed here
       SiteState& st = it->second;
+      spdlog::debug("hint: site {} version {} from {} (serving {})", h.site_id, h.version,
+                    h.from.empty() ? "-" : h.from, st.version);
       if (h.version <= st.version || h.version <= st.hinted_version) continue;
       st.hinted_version = h.version;
       st.hinted_from = h.from;
+      st.last_hint_from = h.from;
       if (!h.from.empty() && !IsSelf(h.from)) {
         (void)home_->db().AddMirrorSource(h.site_id, h.from, "peer", SystemClock::Get().NowSeconds(),
                                           kMaxPeerSourcesPerSite);
@@ -181,6 +204,14 @@ void Follower::Run() {
     if (now >= next_tick) {
       Tick(now);
       next_tick = now + kTickMs;
+    }
+    for (size_t i = 0; i < notify_jobs_.size();) {  // hints waiting for their time
+      if (notify_jobs_[i].due_ms <= now) {
+        SendNotifies(notify_jobs_[i]);
+        notify_jobs_.erase(notify_jobs_.begin() + static_cast<long>(i));
+      } else {
+        ++i;
+      }
     }
     // One sync per pass: hinted sites first, then those due; new hints are read in between.
     std::string chosen;
@@ -205,18 +236,43 @@ void Follower::Run() {
 
 void Follower::Tick(int64_t now_ms) {
   RefreshSites(now_ms);
-  // Notifications that were waiting (the publisher's second wave).
-  for (size_t i = 0; i < notify_jobs_.size();) {
-    if (notify_jobs_[i].due_ms <= now_ms) {
-      SendNotifies(notify_jobs_[i]);
-      notify_jobs_.erase(notify_jobs_.begin() + static_cast<long>(i));
-    } else {
-      ++i;
-    }
-  }
   for (auto& [id, st] : sites_) {
     if (!st.origin && st.synced_once) Announce(id, st, now_ms);
   }
+}
+
+void Follower::OnCatalogVersions(const std::map<std::string, int64_t>& versions, int64_t now_ms) {
+  RefreshSites(now_ms);
+  // The loops pick a new catalog up within their 100 ms sweep: hint after that.
+  const int64_t due = now_ms + kServedDelayMs;
+  for (const auto& [id, version] : versions) {
+    served_[id] = version;
+    auto it = sites_.find(id);
+    if (it == sites_.end()) continue;
+    SiteState& st = it->second;
+    if (st.notified_version < 0 || version <= st.notified_version) {
+      st.notified_version = std::max(st.notified_version, version);  // the first one: a baseline
+      continue;
+    }
+    st.notified_version = version;
+    std::vector<std::string> targets = NotifyTargets(id, st.origin);
+    if (!st.origin) {
+      targets.erase(std::remove(targets.begin(), targets.end(), st.last_hint_from), targets.end());
+      notify_jobs_.push_back(NotifyJob{due, id, version, std::move(targets)});
+      continue;
+    }
+    // A publish here: a few mirrors now, the others a little later.
+    std::shuffle(targets.begin(), targets.end(), Rng());
+    const size_t first = std::min(targets.size(), static_cast<size_t>(std::max(0, options_.origin_fanout)));
+    notify_jobs_.push_back(NotifyJob{due, id, version,
+                                     std::vector<std::string>(targets.begin(), targets.begin() + static_cast<long>(first))});
+    if (first < targets.size()) {
+      notify_jobs_.push_back(NotifyJob{due + options_.origin_fanout_delay_ms, id, version,
+                                       std::vector<std::string>(targets.begin() + static_cast<long>(first),
+                                                                targets.end())});
+    }
+  }
+  RebuildJson();
 }
 
 void Follower::RefreshSites(int64_t now_ms) {
@@ -236,22 +292,9 @@ void Follower::RefreshSites(int64_t now_ms) {
       st.next_sync_ms = now_ms;  // a newly followed site is synced at once
       continue;
     }
-    if (row.origin && row.current_version > st.version) {
-      // A publish on this node: tell the mirrors, a few now and the others a little later.
+    if (row.origin) {
       st.version = row.current_version;
-      std::vector<std::string> targets = NotifyTargets(row.site_id, true);
-      std::shuffle(targets.begin(), targets.end(), Rng());
-      const size_t first = std::min(targets.size(), static_cast<size_t>(std::max(0, options_.origin_fanout)));
-      NotifyJob now_job{now_ms, row.site_id, row.current_version,
-                        std::vector<std::string>(targets.begin(), targets.begin() + static_cast<long>(first))};
-      SendNotifies(now_job);
-      if (first < targets.size()) {
-        notify_jobs_.push_back(NotifyJob{now_ms + options_.origin_fanout_delay_ms, row.site_id,
-                                         row.current_version,
-                                         std::vector<std::string>(targets.begin() + static_cast<long>(first),
-                                                                  targets.end())});
-      }
-    } else if (!row.origin) {
+    } else {
       st.version = std::max(st.version, row.current_version);  // a `refuge mirror sync` elsewhere
     }
   }
@@ -263,7 +306,6 @@ void Follower::RefreshSites(int64_t now_ms) {
 void Follower::SyncOne(const std::string& site_id, SiteState& st, int64_t now_ms) {
   SyncOptions o = options_.sync;
   const bool hinted = st.hinted_version > st.version;
-  const std::string hint_from = hinted ? st.hinted_from : "";
   if (hinted) {
     o.want_version = st.hinted_version;
     o.prefer_source = st.hinted_from;
@@ -272,19 +314,6 @@ void Follower::SyncOne(const std::string& site_id, SiteState& st, int64_t now_ms
   st.hinted_from.clear();
   st.next_sync_ms = now_ms + Jitter(options_.refresh_interval_seconds * 1000);
 
-  auto blocks = BlockList::Load(options_.home_path);
-  if (blocks.ok()) {
-    if (blocks->SiteBlocked(site_id)) return;  // blocked here: neither fetched nor stored
-    auto shared = std::make_shared<BlockList>(std::move(blocks).value());
-    if (!shared->empty()) {
-      o.skip_path = [shared, site_id](const std::string& path) {
-        return shared->Find(site_id, path) != nullptr;
-      };
-    }
-  } else {
-    spdlog::warn("follower: block list: {}; not syncing {} until it loads", blocks.status().ToString(), site_id);
-    return;
-  }
   auto r = SyncSite(*home_, site_id, o);
   if (!r.ok()) {
     if (!stop_) spdlog::warn("sync of site {}: {}", site_id, r.status().ToString());
@@ -296,17 +325,11 @@ void Follower::SyncOne(const std::string& site_id, SiteState& st, int64_t now_ms
                  site_id, r->previous_version, r->version, r->objects_fetched, r->bytes_fetched,
                  r->metadata_source);
     st.version = r->version;
-    RebuildJson();  // the status endpoint shows the new version at once
     LearnSignedMirrors(site_id, r->version);
-    AfterAdvance(site_id, st, hint_from);
+    // Serve it at once; the hint to the peers follows when the catalog serves it.
+    if (options_.request_reload) options_.request_reload();
   }
   if (!hinted) LearnPeersFrom(site_id);
-}
-
-void Follower::AfterAdvance(const std::string& site_id, SiteState& st, const std::string& skip_url) {
-  std::vector<std::string> targets = NotifyTargets(site_id, false);
-  targets.erase(std::remove(targets.begin(), targets.end(), skip_url), targets.end());
-  SendNotifies(NotifyJob{0, site_id, st.version, std::move(targets)});
 }
 
 std::vector<std::string> Follower::NotifyTargets(const std::string& site_id, bool origin) {
@@ -451,7 +474,9 @@ void Follower::RebuildJson() {
         blocked.push_back(Json{{"path", b.path}, {"reason", b.reason}, {"since", b.time}});
       }
     }
-    status[row.site_id] = Json{{"version", row.current_version},
+    auto served = served_.find(row.site_id);
+    const int64_t version = served != served_.end() ? served->second : 0;
+    status[row.site_id] = Json{{"version", version},
                                {"origin", row.origin},
                                {"stale_since", stale.ok() && stale->has_value() ? Json(**stale) : Json(nullptr)},
                                {"site_blocked", site_blocked},

@@ -6,12 +6,15 @@
 // the node already serves costs nothing; any other costs one verified refresh, preferring the
 // hint's sender as the source. Hints are rate-limited per sender address.
 //
-// After a site's served version advances, the follower passes the hint on to the site's
-// other known nodes (its sources and the signed mirror list, at most kMaxNotifyTargets). For
-// a site this node publishes, it notices the new version in the database (a `refuge
-// publish` in another process) and notifies the accepted mirrors: `origin_fanout` of them at
-// once, the others `origin_fanout_delay_ms` later, so that most mirrors get the new version
-// from each other rather than all from the publisher.
+// When the server's catalog starts serving a newer version of a site (CatalogServes, called
+// after each reload: a sync here, or a `refuge publish` in another process), the follower
+// passes a hint on, once the event loops serve it: for a mirrored site to its other known
+// nodes (sources, signed mirror list, peers; at most kMaxNotifyTargets; not back to the hint's
+// sender); for a site this node publishes to the accepted mirrors, `origin_fanout` of them at
+// once and the others `origin_fanout_delay_ms` later, so that most mirrors get the new
+// version from each other rather than all from the publisher. Notifying only what is served
+// matters: a hint that arrives before the sender serves the version would cost a refresh for
+// nothing.
 //
 // It also announces this node to the sources of each followed site (when it has public
 // URLs), learns peers from hints, from the signed mirror list and from its sources'
@@ -26,6 +29,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +67,8 @@ struct FollowerOptions {
   int hint_burst = 20;
   int64_t hint_refill_ms = 1'000;
   SyncOptions sync;  // http options and parallelism of every sync
+  // Asks the server to reload its catalog now (after a sync committed a new version).
+  std::function<void()> request_reload;
 };
 
 class Follower {
@@ -83,6 +89,9 @@ class Follower {
   std::shared_ptr<const std::string> peers_json() const;
   std::shared_ptr<const std::string> status_json() const;
 
+  // The versions the event loops serve from now on (site ID -> version), after a reload.
+  void CatalogServes(std::map<std::string, int64_t> versions);
+
  private:
   struct SiteState {
     bool origin = false;
@@ -92,6 +101,8 @@ class Follower {
     std::string hinted_from;
     int64_t last_announce_ms = -1;
     bool synced_once = false;
+    int64_t notified_version = -1;  // -1: not yet seen in the catalog
+    std::string last_hint_from;     // not told again of the version it told us
   };
   struct NotifyJob {
     int64_t due_ms = 0;
@@ -108,7 +119,7 @@ class Follower {
   void Tick(int64_t now_ms);
   void RefreshSites(int64_t now_ms);
   void SyncOne(const std::string& site_id, SiteState& state, int64_t now_ms);
-  void AfterAdvance(const std::string& site_id, SiteState& state, const std::string& skip_url);
+  void OnCatalogVersions(const std::map<std::string, int64_t>& versions, int64_t now_ms);
   void LearnSignedMirrors(const std::string& site_id, int64_t version);
   void LearnPeersFrom(const std::string& site_id);
   void Announce(const std::string& site_id, SiteState& state, int64_t now_ms);
@@ -133,6 +144,9 @@ class Follower {
   std::unordered_map<std::string, Bucket> senders_;
   std::shared_ptr<const std::string> peers_json_;
   std::shared_ptr<const std::string> status_json_;
+  std::map<std::string, int64_t> catalog_update_;  // from CatalogServes, not yet handled
+  bool has_catalog_update_ = false;
+  std::map<std::string, int64_t> served_;  // follower thread: what the loops serve
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -11,6 +11,13 @@ namespace refuge::mirror {
 namespace {
 
 constexpr size_t kMaxReportedProblems = 32;
+// A source that failed this many times (unreachable, wrong bytes, errors) is skipped.
+constexpr int kMaxSourceFailures = 3;
+// Attempts over the same sources when a fetch failed for a transient reason (a lossy link).
+constexpr int kTransientRetries = 3;
+// Besides every commit_batch_bytes, fetched objects are made durable this often.
+constexpr size_t kCommitBatchObjects = 32;
+constexpr auto kCommitInterval = std::chrono::seconds(1);
 inline constexpr char kObjectsPath[] = "/.refuge/v1/objects/";
 
 class Run {
@@ -19,6 +26,7 @@ class Run {
       const std::vector<std::string>& primary, const std::vector<std::string>& fallback,
       const DownloaderOptions& options)
       : store_(store), objects_(objects), primary_(primary), fallback_(fallback), options_(options) {
+    failures_ = std::make_unique<std::atomic<int>[]>(primary_.size() + fallback_.size());
     order_.resize(objects_.size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
     std::shuffle(order_.begin(), order_.end(), std::mt19937_64(std::random_device{}()));
@@ -40,7 +48,9 @@ class Run {
     std::unique_ptr<Fetcher> fetcher = NewHttpFetcher(options_.http);
     std::vector<StagedObject> batch;
     uint64_t batch_bytes = 0;
+    auto last_flush = std::chrono::steady_clock::now();
     auto flush = [&] {
+      last_flush = std::chrono::steady_clock::now();
       if (batch.empty()) return;
       Status s = store_.CommitStaged(batch);
       if (!s.ok()) {
@@ -55,7 +65,12 @@ class Run {
       if (n >= objects_.size() || Cancelled()) break;
       const size_t i = order_[n];
       const ObjectInfo& want = objects_[i];
-      auto try_source = [&](const std::string& source) {
+      // Returns true when the object is staged. A failure other than "not here" counts
+      // against the source; after kMaxSourceFailures it is skipped for the rest of the run
+      // (a dead or lying peer must not cost a timeout per object).
+      auto try_source = [&](size_t index) {
+        const std::string& source = SourceAt(index);
+        if (failures_[index].load() >= kMaxSourceFailures && AnotherSourceAlive(index)) return false;
         const std::string url = source + kObjectsPath + want.sha256;
         auto staged = store_.StageStream(
             [&](const ObjectStore::ChunkWriter& write) {
@@ -64,6 +79,7 @@ class Run {
             url, &want);
         if (!staged.ok()) {
           if (staged.status().code() != StatusCode::kNotFound) {
+            failures_[index].fetch_add(1);
             Note(source + ": object " + want.sha256.substr(0, 12) + ": " + staged.status().message());
           }
           return false;
@@ -79,15 +95,20 @@ class Run {
         return true;
       };
       bool done = false;
-      const int rounds = fallback_.empty() ? 1 : std::max(1, options_.primary_rounds);
+      // Rounds over the primaries: peers still syncing may get the object in a moment, and a
+      // lossy link may fail once; then the fallbacks, also with retries.
+      const int rounds = fallback_.empty() ? kTransientRetries : std::max(1, options_.primary_rounds);
       for (int round = 0; round < rounds && !done && !Cancelled(); ++round) {
         if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(options_.round_delay_ms));
         for (size_t k = 0; k < primary_.size() && !done && !Cancelled(); ++k) {
-          done = try_source(primary_[(n + k) % primary_.size()]);
+          done = try_source((n + k) % primary_.size());
         }
       }
-      for (size_t k = 0; k < fallback_.size() && !done && !Cancelled(); ++k) {
-        done = try_source(fallback_[k]);
+      for (int round = 0; round < kTransientRetries && !done && !fallback_.empty() && !Cancelled(); ++round) {
+        if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(options_.round_delay_ms));
+        for (size_t k = 0; k < fallback_.size() && !done && !Cancelled(); ++k) {
+          done = try_source(primary_.size() + k);
+        }
       }
       if (!done) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -96,9 +117,25 @@ class Run {
           report_.problems.push_back("object " + want.sha256.substr(0, 12) + ": no source has it");
         }
       }
-      if (batch_bytes >= options_.commit_batch_bytes) flush();
+      // Durable in batches, also by count and time, so that an interrupted sync keeps most
+      // of what it fetched.
+      if (batch_bytes >= options_.commit_batch_bytes || batch.size() >= kCommitBatchObjects ||
+          std::chrono::steady_clock::now() - last_flush >= kCommitInterval) {
+        flush();
+      }
     }
     flush();
+  }
+
+  bool AnotherSourceAlive(size_t index) const {
+    for (size_t j = 0; j < primary_.size() + fallback_.size(); ++j) {
+      if (j != index && failures_[j].load() < kMaxSourceFailures) return true;
+    }
+    return false;
+  }
+
+  const std::string& SourceAt(size_t index) const {
+    return index < primary_.size() ? primary_[index] : fallback_[index - primary_.size()];
   }
 
   void Note(std::string problem) {
@@ -111,6 +148,7 @@ class Run {
   const std::vector<std::string>& primary_;
   const std::vector<std::string>& fallback_;
   std::vector<size_t> order_;  // a random permutation of the objects
+  std::unique_ptr<std::atomic<int>[]> failures_;  // per source (primary, then fallback)
   const DownloaderOptions& options_;
   std::atomic<size_t> next_{0};
   std::mutex mu_;

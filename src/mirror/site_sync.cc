@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/limits.h"
 #include "mirror/object_downloader.h"
+#include "node/block_list.h"
 #include "publish/publisher.h"
 #include "tuf/metadata.h"
 #include "tuf/updater.h"
@@ -251,6 +252,19 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   if (site.origin) return InvalidArgument("this node publishes site " + site_id);
   const std::string trust_dir = MirrorTrustDir(home, site_id);
 
+  // This node's blocks (node/block_list.h): a blocked site is not synced at all, blocked paths'
+  // objects are neither fetched nor stored.
+  REFUGE_ASSIGN_OR_RETURN(BlockList blocks, BlockList::Load(home.path()));
+  if (blocks.SiteBlocked(site_id)) {
+    return InvalidArgument("site " + site_id + " is blocked on this node (refuge block list)");
+  }
+  std::function<bool(const std::string&)> skip_path = options.skip_path;
+  if (!blocks.empty()) {
+    skip_path = [&](const std::string& path) {
+      return blocks.Find(site_id, path) != nullptr || (options.skip_path && options.skip_path(path));
+    };
+  }
+
   SyncResult result;
   result.previous_version = site.current_version;
   result.version = site.current_version;
@@ -321,25 +335,48 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   }
   const bool new_version = result.trusted_version > site.current_version;
   const bool new_timestamp = timestamp->envelope.version > served_timestamp;
-  if (!new_version && !new_timestamp) {
-    if (!any_ok) {
-      // Nothing new, but no source confirmed it either: that is a failed sync, not an up to
-      // date one (an expired site whose publisher is gone ends up here too).
-      Status s = Unavailable("no source served valid metadata" +
-                             (result.problems.empty() ? "" : " (" + result.problems.back() + ")"));
-      (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), s.ToString());
-      return s;
-    }
-    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), "");
-    return result;
+  if (!new_version && !new_timestamp && !any_ok) {
+    // Nothing new, but no source confirmed it either: that is a failed sync, not an up to
+    // date one (an expired site whose publisher is gone ends up here too).
+    Status s = Unavailable("no source served valid metadata" +
+                           (result.problems.empty() ? "" : " (" + result.problems.back() + ")"));
+    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), s.ToString());
+    return s;
   }
   if (targets->delegations && !targets->delegations->roles.empty()) {
     return InvalidArgument("site " + site_id + " delegates targets; refuge mirrors top-level targets only");
   }
 
-  // Objects: spread over the holders of the new version and the other mirrors (content
-  // addressing: any of them may hold an object, or soon will); the seeds that do not hold it
-  // yet (usually the publisher) only as a fallback, to keep the publisher's upload small.
+  // 2. Objects: what this node lacks of the trusted version (the new one, or the one served,
+  // whose objects a lifted block or a lost file may have removed), from every source.
+  Publication pub;
+  pub.site_id = site_id;
+  std::vector<ObjectInfo> missing;
+  std::set<std::string> queued;
+  uint64_t total = 0;
+  for (const auto& [path, file] : targets->targets) {
+    auto sha = file.hashes.find("sha256");
+    if (sha == file.hashes.end()) return VerificationFailed("target " + path + " has no sha256 hash");
+    pub.files.push_back(FileRow{path, sha->second, file.length});
+    total += file.length;
+    if (skip_path && skip_path(path)) {
+      ++result.objects_skipped;
+      continue;
+    }
+    if (home.store().Contains(sha->second)) {
+      ++result.objects_present;
+      continue;
+    }
+    if (queued.insert(sha->second).second) missing.push_back(ObjectInfo{sha->second, file.length});
+  }
+  if (!new_version && !new_timestamp && missing.empty()) {
+    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), "");
+    return result;
+  }
+
+  // Spread over the holders of the new version and the other mirrors (content addressing:
+  // any of them may hold an object, or soon will); the seeds that do not hold it yet (usually
+  // the publisher) only as a fallback, to keep the publisher's upload small.
   std::vector<std::string> primary = holders;
   std::vector<std::string> fallback;
   for (const MirrorSourceRow& r : rows) {
@@ -355,61 +392,41 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   object_sources.insert(object_sources.end(), fallback.begin(), fallback.end());
 
   REFUGE_ASSIGN_OR_RETURN(FileLock store_lock, home.LockStore(FileLock::Mode::kShared));
-  Publication pub;
-  pub.site_id = site_id;
+  SyncProgress progress;
+  progress.objects_total = missing.size();
+  for (const ObjectInfo& o : missing) progress.bytes_total += o.size;
+  std::mutex progress_mu;
+  DownloaderOptions dl;
+  dl.http = options.http;
+  dl.parallel = options.parallel_fetches;
+  dl.commit_batch_bytes = kCommitBatchBytes;
+  dl.cancel = options.cancel;
+  auto last_report = std::chrono::steady_clock::now();
+  dl.on_object = [&](uint64_t bytes) {
+    if (!options.progress) return;
+    std::lock_guard<std::mutex> lock(progress_mu);
+    ++progress.objects_done;
+    progress.bytes_done += bytes;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_report >= std::chrono::milliseconds(100) ||
+        progress.objects_done == progress.objects_total) {
+      last_report = now;
+      options.progress(progress);
+    }
+  };
+  auto report = DownloadObjects(home.store(), missing, primary, fallback, dl);
+  if (!report.ok()) {
+    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), report.status().ToString());
+    return report.status().Annotate("site " + site_id + " version " +
+                                    std::to_string(result.trusted_version));
+  }
+  result.objects_fetched = report->objects;
+  result.bytes_fetched = report->bytes;
+  if (!new_version && !new_timestamp) {  // a repair of the served version: nothing to commit
+    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), "");
+    return result;
+  }
   if (new_version) {
-    // 2. Objects: what this node lacks, in parallel from every source.
-    std::vector<ObjectInfo> missing;
-    std::set<std::string> queued;
-    uint64_t total = 0;
-    for (const auto& [path, file] : targets->targets) {
-      auto sha = file.hashes.find("sha256");
-      if (sha == file.hashes.end()) {
-        return VerificationFailed("target " + path + " has no sha256 hash");
-      }
-      pub.files.push_back(FileRow{path, sha->second, file.length});
-      total += file.length;
-      if (options.skip_path && options.skip_path(path)) {
-        ++result.objects_skipped;
-        continue;
-      }
-      if (home.store().Contains(sha->second)) {
-        ++result.objects_present;
-        continue;
-      }
-      if (queued.insert(sha->second).second) missing.push_back(ObjectInfo{sha->second, file.length});
-    }
-    SyncProgress progress;
-    progress.objects_total = missing.size();
-    for (const ObjectInfo& o : missing) progress.bytes_total += o.size;
-    std::mutex progress_mu;
-    DownloaderOptions dl;
-    dl.http = options.http;
-    dl.parallel = options.parallel_fetches;
-    dl.commit_batch_bytes = kCommitBatchBytes;
-    dl.cancel = options.cancel;
-    auto last_report = std::chrono::steady_clock::now();
-    dl.on_object = [&](uint64_t bytes) {
-      if (!options.progress) return;
-      std::lock_guard<std::mutex> lock(progress_mu);
-      ++progress.objects_done;
-      progress.bytes_done += bytes;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_report >= std::chrono::milliseconds(100) ||
-          progress.objects_done == progress.objects_total) {
-        last_report = now;
-        options.progress(progress);
-      }
-    };
-    auto report = DownloadObjects(home.store(), missing, primary, fallback, dl);
-    if (!report.ok()) {
-      (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), report.status().ToString());
-      return report.status().Annotate("site " + site_id + " version " +
-                                      std::to_string(result.trusted_version));
-    }
-    result.objects_fetched = report->objects;
-    result.bytes_fetched = report->bytes;
-
     VersionRow v;
     v.version = result.trusted_version;
     v.targets_version = targets->envelope.version;
@@ -418,6 +435,8 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
     v.file_count = pub.files.size();
     v.total_bytes = total;
     pub.version = v;
+  } else {
+    pub.files.clear();  // a new timestamp alone
   }
 
   // 3. The switch: the exact metadata bytes the workflow verified, in one transaction.

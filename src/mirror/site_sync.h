@@ -43,6 +43,8 @@ inline constexpr int kDefaultParallelFetches = 8;
 inline constexpr int kDefaultMaxSourcesPerSync = 8;
 // Fetched objects are made durable in batches of this many bytes (or at the end).
 inline constexpr uint64_t kCommitBatchBytes = 8 * 1024 * 1024;
+// A peer that does not accept a connection within this is passed over (it is retried later).
+inline constexpr long kSyncConnectTimeoutMs = 5'000;
 
 struct SyncProgress {
   uint64_t objects_done = 0;
@@ -52,6 +54,7 @@ struct SyncProgress {
 };
 
 struct SyncOptions {
+  SyncOptions() { http.connect_timeout_ms = kSyncConnectTimeoutMs; }
   HttpFetcherOptions http;
   int parallel_fetches = kDefaultParallelFetches;
   int max_sources_per_sync = kDefaultMaxSourcesPerSync;
@@ -60,7 +63,8 @@ struct SyncOptions {
   // Tried first (a hint's sender), whether or not it is a known source yet.
   std::string prefer_source;
   const Clock* clock = nullptr;  // SystemClock if null
-  // Paths whose objects must not be fetched or stored (blocked on this node).
+  // Paths whose objects must not be fetched or stored, besides the blocked ones (this node's
+  // blocks, node/block_list.h, always apply; a blocked site is not synced at all).
   std::function<bool(const std::string& path)> skip_path;
   // Called from the calling thread (roughly every 100 ms while objects download).
   std::function<void(const SyncProgress&)> progress;

@@ -207,6 +207,13 @@ Status SiteClient::Download(const tuf::TargetFile& info, const std::string& file
   served_by_ = mirrors_ == nullptr ? single_source_
                : mirrors_->last_served() ? mirrors_->base_url(*mirrors_->last_served())
                                          : std::string();
+  last_download_attempts_.clear();
+  if (mirrors_ != nullptr) {
+    for (const MirrorAttempt& a : mirrors_->last_attempts()) {
+      last_download_attempts_.push_back({mirrors_->base_url(a.mirror), MirrorOutcomeName(a.outcome),
+                                         a.detail, a.offset, a.bytes});
+    }
+  }
   return Status::Ok();
 }
 

@@ -66,6 +66,14 @@ struct MirrorReport {
   bool failed = false;  // unreachable, failed, stalled, too large or excluded
 };
 
+struct MirrorAttemptReport {
+  std::string url;
+  std::string outcome;  // MirrorOutcomeName
+  std::string detail;
+  uint64_t offset = 0;  // where it started (a resume asks for the bytes from here)
+  uint64_t bytes = 0;   // body bytes it delivered
+};
+
 class SiteClient {
  public:
   static Result<std::unique_ptr<SiteClient>> Open(const SiteClientOptions& options,
@@ -90,6 +98,9 @@ class SiteClient {
   const std::string& served_by() const { return served_by_; }
   // Every mirror and what it did (empty with a single source).
   std::vector<MirrorReport> mirror_reports() const;
+  // The attempts of the last download's final fetch (empty with a single source): with a
+  // resume, the mirror that broke off and the one that went on from `offset`.
+  std::vector<MirrorAttemptReport> last_download_attempts() const { return last_download_attempts_; }
   // Set when the site's mirror list could not be saved (and why); empty otherwise.
   const std::string& mirror_list_warning() const { return mirror_list_warning_; }
 
@@ -112,6 +123,7 @@ class SiteClient {
   std::string target_path_;
   std::string served_by_;
   std::string mirror_list_warning_;
+  std::vector<MirrorAttemptReport> last_download_attempts_;
 };
 
 // "index.html" for "" and "dir/index.html" for "dir/": directory paths name their index.

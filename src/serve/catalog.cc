@@ -60,7 +60,13 @@ Result<std::shared_ptr<CatalogSite>> LoadCatalogSite(NodeHome& home, const SiteR
   if (!targets.ok()) return targets.status().Annotate(name);
   REFUGE_RETURN_IF_ERROR(tuf::VerifyByRoot(targets->envelope, root, tuf::kTargets).Annotate(name));
 
+  REFUGE_ASSIGN_OR_RETURN(MetadataRow ts, home.db().LatestMetadata(site.site_id, tuf::kTimestamp));
+  REFUGE_ASSIGN_OR_RETURN(MetadataRow snap, home.db().GetMetadata(site.site_id, tuf::kSnapshot, version.version));
   auto out = std::make_shared<CatalogSite>();
+  out->timestamp_version = ts.version;
+  out->timestamp = CatalogFile{ts.sha256, ts.length, ContentTypeFor("timestamp.json")};
+  out->snapshot = CatalogFile{snap.sha256, snap.length, ContentTypeFor("snapshot.json")};
+  out->targets = CatalogFile{row.sha256, row.length, ContentTypeFor("targets.json")};
   out->site_id = site.site_id;
   out->version = version.version;
   out->published_at = version.published_at;
@@ -118,9 +124,9 @@ std::shared_ptr<const Catalog> Catalog::Build(NodeHome& home, const Catalog* pre
     catalog->fingerprint_ += SiteFingerprint(home.db(), site);
     if (site.current_version == 0) continue;
     const CatalogSite* old = previous ? previous->FindSite(site.site_id) : nullptr;
-    if (old != nullptr && old->version == site.current_version) {
-      auto expires = EarliestExpiry(home, site.site_id);
-      if (expires.ok()) old->expires.store(*expires, std::memory_order_relaxed);
+    auto ts = home.db().LatestMetadata(site.site_id, tuf::kTimestamp);
+    if (old != nullptr && old->version == site.current_version && ts.ok() &&
+        ts->version == old->timestamp_version) {
       catalog->sites_.emplace(site.site_id, previous->sites_.find(site.site_id)->second);
       ++report->sites_reused;
       continue;

@@ -72,6 +72,12 @@ struct CatalogSite {
   // The earliest expiry of the served timestamp, snapshot and targets; past it the site is
   // stale. A new timestamp for the same version updates it in place (reload), hence atomic.
   mutable std::atomic<int64_t> expires{kNeverExpires};
+  // The metadata whose names move with each version (timestamp.json, snapshot.json,
+  // targets.json), as of this catalog entry, so that they switch together with the paths.
+  int64_t timestamp_version = 0;
+  CatalogFile timestamp;
+  CatalogFile snapshot;
+  CatalogFile targets;
   std::unordered_map<std::string, CatalogFile, StringHash, std::equal_to<>> files;
   // Every directory that holds a file ("a", "a/b"), to redirect "/a" to "/a/".
   std::unordered_set<std::string, StringHash, std::equal_to<>> directories;
@@ -106,6 +112,12 @@ class Catalog {
     return it == sites_.end() ? nullptr : it->second.get();
   }
   size_t site_count() const { return sites_.size(); }
+  // Site ID -> the version served.
+  std::map<std::string, int64_t> Versions() const {
+    std::map<std::string, int64_t> out;
+    for (const auto& [id, site] : sites_) out.emplace(id, site->version);
+    return out;
+  }
 
  private:
   std::unordered_map<std::string, std::shared_ptr<const CatalogSite>, StringHash,

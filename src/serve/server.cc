@@ -409,8 +409,19 @@ Status Server::StartFollower() {
     bandwidth_ = std::make_unique<BandwidthLimiter>(config_.bandwidth_limit);
     o.sync.http.bandwidth_limiter = bandwidth_.get();
   }
+  // A sync that committed a new version asks for a reload at once (else up to
+  // reload_interval_ms later); the follower hints its peers once the loops serve it.
+  o.request_reload = [this] {
+    asio::post(control_, [this] {
+      if (draining_) return;
+      Status s = Reload(false);
+      if (!s.ok()) spdlog::error("reload failed: {}", s.message());
+    });
+  };
   follower_ = std::make_unique<mirror::Follower>(std::move(o));
-  return follower_->Start();
+  REFUGE_RETURN_IF_ERROR(follower_->Start());
+  follower_->CatalogServes(state()->catalog->Versions());
+  return Status::Ok();
 }
 
 Status Server::Reload(bool reread_config) {
@@ -493,6 +504,7 @@ Status Server::Reload(bool reread_config) {
   }
 
   auto next = std::make_shared<ServeState>();
+  std::map<std::string, int64_t> versions = catalog->Versions();
   next->catalog = std::move(catalog);
   next->blocks = std::move(blocks);
   next->blocks_fingerprint = std::move(blocks_fingerprint);
@@ -505,6 +517,7 @@ Status Server::Reload(bool reread_config) {
     state_ = std::move(next);
   }
   generation_.fetch_add(1, std::memory_order_release);
+  if (follower_) follower_->CatalogServes(std::move(versions));
   return Status::Ok();
 }
 

@@ -249,6 +249,35 @@ void SiteRouter::ServeSitePath(const RequestHead& request, const CatalogSite& si
   ServeObject(request, file->sha256, static_cast<int64_t>(file->length), out);
 }
 
+// The names of a site's repository that move with each version (timestamp.json,
+// snapshot.json, targets.json and targets by path) come from the catalog, so that a TUF
+// client and a browser see the new version at the same moment. `rest` is "<id>/...".
+bool SiteRouter::ServeMovingName(const RequestHead& request, std::string_view rest, Response* out) {
+  if (rest.size() <= kSiteIdLength || rest[kSiteIdLength] != '/') return false;
+  const CatalogSite* site = state_->catalog->FindSite(rest.substr(0, kSiteIdLength));
+  if (site == nullptr) return false;
+  const std::string_view name = rest.substr(kSiteIdLength + 1);
+  constexpr std::string_view kMetadata = "metadata/";
+  constexpr std::string_view kTargets = "targets/";
+  const CatalogFile* file = nullptr;
+  if (name.substr(0, kMetadata.size()) == kMetadata) {
+    const std::string_view meta = name.substr(kMetadata.size());
+    file = meta == "timestamp.json" ? &site->timestamp
+           : meta == "snapshot.json" ? &site->snapshot
+           : meta == "targets.json"  ? &site->targets
+                                     : nullptr;
+  } else if (name.substr(0, kTargets.size()) == kTargets) {
+    const std::string_view path = name.substr(kTargets.size());
+    if (IsContentAddressedName(path.substr(path.rfind('/') + 1))) return false;
+    file = site->Find(path);
+  }
+  if (file == nullptr) return false;
+  out->content_type = file->content_type;
+  out->cache_control = state_->path_cache_control;
+  ServeObject(request, file->sha256, static_cast<int64_t>(file->length), out);
+  return true;
+}
+
 void SiteRouter::ServeRefuge(const RequestHead& request, std::string_view decoded, Response* out) {
   if (decoded.substr(0, kObjectsPrefix.size()) == kObjectsPrefix) {
     std::string_view sha = decoded.substr(kObjectsPrefix.size());
@@ -283,6 +312,7 @@ void SiteRouter::ServeRefuge(const RequestHead& request, std::string_view decode
         return;
       }
     }
+    if (ServeMovingName(request, decoded.substr(kSitesUrlPrefix.size()), out)) return;
     scratch_.assign(StripQuery(request.target));
     auto sha = repository_.ResolveUrlPath(scratch_);
     if (!sha.ok()) {

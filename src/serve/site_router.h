@@ -90,6 +90,7 @@ class SiteRouter final : public RequestHandler {
   void ServeSitePath(const RequestHead& request, const CatalogSite& site, std::string_view path,
                      std::string_view raw_path, Response* out);
   void ServeRefuge(const RequestHead& request, std::string_view decoded, Response* out);
+  bool ServeMovingName(const RequestHead& request, std::string_view rest, Response* out);
   // Sends object `sha256` (its length is looked up when `length` is negative).
   void ServeObject(const RequestHead& request, std::string_view sha256, int64_t length,
                    Response* out);
