@@ -17,7 +17,7 @@ constexpr int kMaxSourceFailures = 3;
 constexpr int kTransientRetries = 3;
 // Besides every commit_batch_bytes, fetched objects are made durable this often.
 constexpr size_t kCommitBatchObjects = 32;
-constexpr auto kCommitInterval = std::chrono::seconds(1);
+constexpr auto kCommitInterval = std::chrono::milliseconds(250);
 inline constexpr char kObjectsPath[] = "/.refuge/v1/objects/";
 
 class Run {
