@@ -86,6 +86,8 @@ void AddCertCommand(CLI::App& app, Context& ctx);
 void AddServeCommand(CLI::App& app, Context& ctx);
 void AddBlockCommand(CLI::App& app, Context& ctx);
 void AddMirrorCommands(CLI::App& app, Context& ctx);
+// `refuge mirrors check` (mirrors_check_command.cc), added to the `mirrors` group.
+void AddMirrorsCheckCommand(CLI::App& mirrors, Context& ctx);
 
 }  // namespace refuge::cli
 

@@ -387,6 +387,7 @@ void AddMirrorCommands(CLI::App& app, Context& ctx) {
     const std::string status = accept ? "accepted" : "rejected";
     cmd->callback([&ctx, d, status] { RunDecide(ctx, *d, status); });
   }
+  AddMirrorsCheckCommand(*mirrors, ctx);
 }
 
 }  // namespace refuge::cli
