@@ -29,7 +29,17 @@ refuge_integration_test(gc_while_reading 300)
 # refuge serve with real clients: curl (Range, ETag/304, HEAD, pipelining, keep-alive),
 # wget --mirror, refuge get and tuf-client against the node, reloads, SIGTERM, metrics.
 refuge_integration_test(serve_http 300)
+# refuge get over several refuge serve nodes: a stopped one, one serving a corrupted object,
+# one killed in the middle of a download; the signed mirror list; refuge mirrors check.
+refuge_integration_test(get_failover 300)
 # Malformed and smuggling-style requests over raw sockets: 400 (or close), node healthy.
 refuge_integration_test(serve_malformed 300)
 # HTTPS: self-signed certificates, SNI, TLS versions, resumption, the redirect listener.
 refuge_integration_test(serve_tls 300)
+# refuge block (HTTP 451): a blocked path, directory and site against refuge serve and curl
+# (Link header, escaped reason, objects removed), block remove, a tampered audit log.
+refuge_integration_test(block 300)
+# Mirroring with real nodes on loopback: mirror add/list/remove, announcements and mirrors
+# accept, a publish reaching two mirrors and a mirror of a mirror by hints, the signed mirror
+# list, the node API (status, peers, notify: 400/405/429, forged hints), a restarted mirror.
+refuge_integration_test(mirror_basic 300)
