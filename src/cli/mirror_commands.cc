@@ -364,6 +364,11 @@ void AddMirrorCommands(CLI::App& app, Context& ctx) {
   pending->callback([&ctx, p] {
     auto home = ctx.OpenHome();
     if (!home) return;
+    auto site = home->db().GetSite(p->site);
+    if (!site.ok()) {
+      ctx.Fail(site.status());
+      return;
+    }
     auto rows = home->db().ListAnnouncements(p->site, p->all ? "" : "pending");
     if (!rows.ok()) {
       ctx.Fail(rows.status());

@@ -1,6 +1,9 @@
 #include "mirror/announcement.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "common/file_util.h"
 #include "crypto/canonical_json.h"
@@ -16,9 +19,16 @@ Result<std::shared_ptr<const Ed25519PrivateKey>> LoadOrCreateNodeKey(const std::
   if (!PathExists(path)) {
     REFUGE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
     REFUGE_ASSIGN_OR_RETURN(Ed25519PrivateKey key, Ed25519PrivateKey::Generate());
-    Status saved = key.Save(path);
-    // Two processes may race to create it: the loser reads the winner's key.
-    if (!saved.ok() && saved.code() != StatusCode::kAlreadyExists) return saved;
+    // Written aside, then linked into place: link(2) never replaces an existing file, so when
+    // two processes race to create the key, the second one's link fails and it reads the
+    // first one's key below.
+    const std::string temp = TempName(dir, "node-key-");
+    REFUGE_RETURN_IF_ERROR(key.Save(temp));
+    const int linked = ::link(temp.c_str(), path.c_str());
+    const int err = errno;
+    ::unlink(temp.c_str());
+    if (linked != 0 && err != EEXIST) return ErrnoStatus("link " + path, err);
+    REFUGE_RETURN_IF_ERROR(FsyncDirectory(dir));
   }
   REFUGE_ASSIGN_OR_RETURN(Ed25519PrivateKey key, Ed25519PrivateKey::Load(path));
   return std::make_shared<const Ed25519PrivateKey>(std::move(key));

@@ -12,7 +12,11 @@ namespace {
 
 constexpr size_t kMaxReportedProblems = 32;
 // A source that failed this many times (unreachable, wrong bytes, errors) is skipped.
-constexpr int kMaxSourceFailures = 3;
+constexpr int kMaxSourceFailures = 2;
+// Objects come from peers on the same kind of network as the metadata did; one that does not
+// accept a connection this fast is passed over for the next (a partitioned peer must not cost
+// seconds per object). A lost SYN is retransmitted after 1 s, so this still tolerates one.
+constexpr long kObjectConnectTimeoutMs = 1'500;
 // Attempts over the same sources when a fetch failed for a transient reason (a lossy link).
 constexpr int kTransientRetries = 3;
 // Besides every commit_batch_bytes, fetched objects are made durable this often.
@@ -45,7 +49,9 @@ class Run {
   bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
 
   void Work() {
-    std::unique_ptr<Fetcher> fetcher = NewHttpFetcher(options_.http);
+    HttpFetcherOptions http = options_.http;
+    http.connect_timeout_ms = std::min(http.connect_timeout_ms, kObjectConnectTimeoutMs);
+    std::unique_ptr<Fetcher> fetcher = NewHttpFetcher(http);
     std::vector<StagedObject> batch;
     uint64_t batch_bytes = 0;
     auto last_flush = std::chrono::steady_clock::now();
@@ -54,8 +60,13 @@ class Run {
       if (batch.empty()) return;
       Status s = store_.CommitStaged(batch);
       if (!s.ok()) {
+        // Not durable, so not stored: these objects count as failed, and the sync fails.
         store_.AbortStaged(batch);
         Note("object store: " + s.ToString());
+        std::lock_guard<std::mutex> lock(mu_);
+        report_.objects -= batch.size();
+        report_.failed += batch.size();
+        for (const StagedObject& o : batch) report_.bytes -= o.info.size;
       }
       batch.clear();
       batch_bytes = 0;
@@ -167,7 +178,9 @@ Result<DownloadReport> DownloadObjects(ObjectStore& store, const std::vector<Obj
   DownloadReport report = Run(store, objects, primary, fallback, options).Go();
   if (options.cancel && options.cancel->load()) return Unavailable("sync cancelled");
   if (report.failed > 0) {
-    std::string why = report.problems.empty() ? "" : " (last: " + report.problems.back() + ")";
+    // The first problem is the telling one (a source that served bytes that do not verify,
+    // a store that cannot write); the last is usually "no source has it".
+    std::string why = report.problems.empty() ? "" : " (first problem: " + report.problems.front() + ")";
     return Unavailable(std::to_string(report.failed) + " of " + std::to_string(objects.size()) +
                        " objects could not be fetched from any of " +
                        std::to_string(primary.size() + fallback.size()) + " source(s)" + why);

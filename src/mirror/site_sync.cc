@@ -244,8 +244,10 @@ Status UnfollowSite(NodeHome& home, const std::string& site_id) {
   return Status::Ok();
 }
 
-Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
-                            const SyncOptions& options) {
+namespace {
+
+Result<SyncResult> SyncSiteOnce(NodeHome& home, const std::string& site_id,
+                                const SyncOptions& options) {
   const Clock& clock = options.clock ? *options.clock : SystemClock::Get();
   REFUGE_ASSIGN_OR_RETURN(FileLock site_lock, home.LockSite(site_id));
   REFUGE_ASSIGN_OR_RETURN(SiteRow site, home.db().GetSite(site_id));
@@ -279,6 +281,7 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   int64_t best = 0;
   int asked = 0;
   bool any_ok = false;
+  bool only_not_found = true;  // every source lacked the metadata (nothing published yet)
   for (const std::string& source : sources) {
     if (asked >= std::max(1, options.max_sources_per_sync)) break;
     if (options.cancel && options.cancel->load()) return Unavailable("sync cancelled");
@@ -294,6 +297,7 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
     (void)home.db().RecordSourceResult(site_id, source, clock.NowSeconds(),
                                        s.ok() ? "" : s.ToString());
     if (!s.ok()) {
+      if (s.code() != StatusCode::kNotFound) only_not_found = false;
       result.problems.push_back(source + ": " + s.ToString());
       continue;
     }
@@ -311,7 +315,9 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   // The trusted state now (whatever sources said), straight from the trust directory.
   auto trusted = LoadTrustedSet(trust_dir);
   if (!trusted.ok()) {
-    if (trusted.status().code() == StatusCode::kNotFound && any_ok) return result;  // nothing published yet
+    if (trusted.status().code() == StatusCode::kNotFound && (any_ok || only_not_found)) {
+      return result;  // the site has no published version yet
+    }
     if (!any_ok) {
       return Unavailable("no source served valid metadata for site " + site_id +
                          (result.problems.empty() ? "" : " (" + result.problems.back() + ")"));
@@ -460,6 +466,19 @@ Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
   (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), "");
   if (new_version) result.version = result.trusted_version;
   return result;
+}
+
+}  // namespace
+
+Result<SyncResult> SyncSite(NodeHome& home, const std::string& site_id,
+                            const SyncOptions& options) {
+  auto r = SyncSiteOnce(home, site_id, options);
+  if (!r.ok() && r.status().code() != StatusCode::kInvalidArgument) {
+    // Every failure shows in `refuge mirror list` (some paths record it already: same values).
+    const Clock& clock = options.clock ? *options.clock : SystemClock::Get();
+    (void)home.db().RecordSyncAttempt(site_id, clock.NowSeconds(), r.status().ToString());
+  }
+  return r;
 }
 
 }  // namespace refuge::mirror

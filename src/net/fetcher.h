@@ -45,7 +45,8 @@ struct HttpFetcherOptions {
   long connect_timeout_ms = 10'000;
   // A transfer slower than this many bytes/s for low_speed_seconds is abandoned (slow-drip
   // defence: a hostile mirror must not hold a client forever). Time spent waiting for the
-  // bandwidth cap counts: keep the cap above this rate times the parallel transfers.
+  // bandwidth cap counts: with a cap below twice this rate, the rule drops to half the cap;
+  // keep the cap well above it times the transfers that run in parallel.
   long low_speed_bytes_per_second = 1024;
   long low_speed_seconds = 20;
   // The whole transfer, connection included, must end within this; 0: no limit (the

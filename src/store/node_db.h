@@ -163,7 +163,7 @@ class NodeDb {
   // Announcements: one per (site, mirror key). A repeated announcement refreshes the time; if
   // its URLs changed an accepted mirror goes back to "pending" (the publisher vouches for
   // URLs, not only for keys); a rejected key stays rejected. At most `max_per_site` pending
-  // announcements are kept per site (kResourceExhausted beyond).
+  // announcements are kept per site (kTooLarge beyond).
   Status UpsertAnnouncement(const AnnouncementRow& row, int max_per_site);
   Result<std::vector<AnnouncementRow>> ListAnnouncements(const std::string& site_id,
                                                          const std::string& status);
