@@ -18,9 +18,6 @@
 
 namespace refuge::cli {
 
-// src/cli/mirrors_check_command.cc (see AddGetCommand).
-CLI::App* AddMirrorsCheckCommandAs(CLI::App& parent, const std::string& name, Context& ctx);
-
 namespace {
 
 struct GetArgs {
@@ -197,11 +194,6 @@ void AddGetCommand(CLI::App& app, Context& ctx) {
       ->type_name("RATE");
   cmd->add_flag("--json", g->json, "Print a JSON summary");
   cmd->callback([&ctx, g] { RunGet(ctx, *g); });
-
-  // TEMPORARY: `refuge mirrors-check SITE_ID`, until the `refuge mirrors` group calls
-  // AddMirrorsCheckCommand (then it is `refuge mirrors check`). Remove this line then, and
-  // the declaration at the top of this file.
-  AddMirrorsCheckCommandAs(app, "mirrors-check", ctx);
 }
 
 }  // namespace refuge::cli

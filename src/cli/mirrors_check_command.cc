@@ -18,9 +18,7 @@
 // verified); else 1 (a mirror unreachable, behind or rolled back, stale, missing the site or
 // files). A rolled-back mirror is reported but is not exit 4: an honest mirror that has not
 // synced yet looks the same from here.
-//
-// AddMirrorsCheckCommand() is meant for the `refuge mirrors` group; AddMirrorsCheckCommandAs()
-// registers the same command under any parent and name.
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -32,9 +30,6 @@
 #include "node/site_client.h"
 
 namespace refuge::cli {
-
-CLI::App* AddMirrorsCheckCommandAs(CLI::App& parent, const std::string& name, Context& ctx);
-void AddMirrorsCheckCommand(CLI::App& mirrors, Context& ctx);
 
 namespace {
 
@@ -209,10 +204,10 @@ void RunCheck(Context& ctx, const CheckArgs& args) {
 
 }  // namespace
 
-CLI::App* AddMirrorsCheckCommandAs(CLI::App& parent, const std::string& name, Context& ctx) {
+void AddMirrorsCheckCommand(CLI::App& mirrors, Context& ctx) {
   auto a = std::make_shared<CheckArgs>();
   CLI::App* cmd = AddCommand(
-      parent, name, "Check every known mirror of a site: reachable, version, stale, blocked, tampering",
+      mirrors, "check", "Check every known mirror of a site: reachable, version, stale, blocked, tampering",
       "Each mirror is checked on its own: a full TUF refresh against it alone (from a copy of\n"
       "this client's trusted metadata, which is never changed), its /.refuge/v1/status for\n"
       "blocked items, and the files of the version it serves, fetched and verified (all up to\n"
@@ -227,11 +222,6 @@ CLI::App* AddMirrorsCheckCommandAs(CLI::App& parent, const std::string& name, Co
       ->type_name("N");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([&ctx, a] { RunCheck(ctx, *a); });
-  return cmd;
-}
-
-void AddMirrorsCheckCommand(CLI::App& mirrors, Context& ctx) {
-  AddMirrorsCheckCommandAs(mirrors, "check", ctx);
 }
 
 }  // namespace refuge::cli

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/sha256.h"
+#include "node/block_list.h"
 #include "publish/publisher.h"
 #include "support/node_with_site.h"
 
@@ -32,7 +33,35 @@ class SiteRouterTest : public refuge::testing::NodeWithSiteTest {
     state->hosts.emplace("example.test", site_id_);
     state->default_site = default_site;
     state->path_cache_control = "public, max-age=60";
+    auto blocks = BlockList::Load(home_->path());
+    ASSERT_TRUE(blocks.ok()) << blocks.status().ToString();
+    if (!blocks->empty()) {
+      auto built = BuildServeBlocks(*home_, std::make_shared<const BlockList>(std::move(blocks).value()));
+      ASSERT_TRUE(built.ok()) << built.status().ToString();
+      state->blocks = std::move(built).value();
+    }
     router_->SetState(state);
+  }
+
+  // Blocks `path` of `site` (default: the test's site) and reloads the router's state.
+  void BlockPath(const std::string& path, const std::string& site = "") {
+    Block b;
+    b.site_id = site.empty() ? site_id_ : site;
+    b.path = path;
+    b.reason = kReason;
+    b.blocked_by = "https://example.org/legal";
+    auto r = AppendBlock(home_->path(), b, clock_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    SetState("");
+  }
+
+  // The last response was a 451 with the Link header and the reason, escaped, on its page.
+  void Expect451(const std::string& what) {
+    EXPECT_EQ(response_.status, 451) << what;
+    EXPECT_EQ(response_.link, "<https://example.org/legal>; rel=\"blocked-by\"") << what;
+    EXPECT_NE(Body().find("Order 7 &lt;b&gt;&amp; co&lt;/b&gt;"), std::string::npos) << what << Body();
+    EXPECT_EQ(Body().find("<b>"), std::string::npos) << what;
+    EXPECT_EQ(response_.cache_control, kNoStoreCacheControl) << what;
   }
 
   // Routes a GET (or `method`) for `target`; `request_` may be adjusted first.
@@ -57,6 +86,7 @@ class SiteRouterTest : public refuge::testing::NodeWithSiteTest {
   std::string SitePath(const std::string& rest) const { return "/s/" + site_id_ + "/" + rest; }
 
   static constexpr const char* kIndex = "<h1>home</h1>";
+  static constexpr const char* kReason = "Order 7 <b>& co</b>";
   ObjectCache cache_{1 << 20, 256 * 1024};
   LoopCounters counters_;
   SiteCounterRegistry registry_;
@@ -215,6 +245,102 @@ TEST_F(SiteRouterTest, SiteRequestsAreCountedPerSite) {
   Route(SitePath(""));
   ASSERT_NE(response_.site, nullptr);
   EXPECT_EQ(response_.site, registry_.For(site_id_));
+}
+
+}  // namespace
+}  // namespace refuge::serve
+
+namespace refuge::serve {
+namespace {
+
+// --- 451 Unavailable For Legal Reasons ------------------------------------------------------
+
+TEST_F(SiteRouterTest, ABlockedPathIs451OnEveryUrlThatReachesIt) {
+  BlockPath("docs/index.html");
+  const std::string targets = "/.refuge/v1/sites/" + site_id_ + "/targets/";
+  for (const std::string& url :
+       {SitePath("docs/index.html"), SitePath("docs/"), targets + "docs/index.html",
+        targets + "docs/" + Sha256Hex("docs") + ".index.html",
+        "/.refuge/v1/objects/" + Sha256Hex("docs")}) {
+    Route(url);
+    Expect451(url);
+  }
+  request_.host = "example.test";
+  Route("/docs/");
+  Expect451("host-mapped /docs/");
+  EXPECT_EQ(response_.site, registry_.For(site_id_));  // counted for the site
+  // The rest of the site, its metadata and other objects are served as before.
+  request_.host = "127.0.0.1";
+  EXPECT_EQ(Route(SitePath("index.html")).status, 200);
+  EXPECT_EQ(Body(), kIndex);
+  EXPECT_EQ(Route(targets + "index.html").status, 200);
+  EXPECT_EQ(Route("/.refuge/v1/sites/" + site_id_ + "/metadata/timestamp.json").status, 200);
+  EXPECT_EQ(Route("/.refuge/v1/objects/" + Sha256Hex(kIndex)).status, 200);
+}
+
+TEST_F(SiteRouterTest, HeadOfABlockedPathHasNoBody) {
+  BlockPath("index.html");
+  Response& r = Route(SitePath(""), Method::kHead);
+  EXPECT_EQ(r.status, 451);
+  EXPECT_EQ(r.BodyBytes(), 0u);
+  EXPECT_GT(r.total_length, 0u);
+}
+
+TEST_F(SiteRouterTest, ADirectoryBlockCoversItsFilesAndItsRedirect) {
+  BlockPath("docs/");
+  Route(SitePath("docs"));
+  Expect451("docs without a slash");
+  Route(SitePath("docs/index.html"));
+  Expect451("docs/index.html");
+  EXPECT_EQ(Route(SitePath("a%20b.txt")).status, 200);
+}
+
+TEST_F(SiteRouterTest, AWholeSiteBlockCoversEveryUrlOfTheSiteItsMetadataIncluded) {
+  BlockPath("");
+  const std::string base = "/.refuge/v1/sites/" + site_id_;
+  auto root = home_->db().GetMetadata(site_id_, "root", 1);
+  ASSERT_TRUE(root.ok());
+  for (const std::string& url :
+       {SitePath(""), SitePath("nope.html"), "/s/" + site_id_, base + "/metadata/1.root.json",
+        base + "/metadata/timestamp.json", base + "/targets/index.html",
+        "/.refuge/v1/objects/" + Sha256Hex(kIndex), "/.refuge/v1/objects/" + root->sha256}) {
+    Route(url);
+    Expect451(url);
+  }
+  SetState(site_id_);  // the default site too
+  request_.host = "unknown.test";
+  Route("/");
+  Expect451("default site");
+}
+
+TEST_F(SiteRouterTest, ASiteTheNodeDoesNotHoldCanBeBlocked) {
+  const std::string other(52, 'q');
+  BlockPath("x.html", other);
+  Route("/s/" + other + "/x.html");
+  Expect451("unheld site");
+  EXPECT_EQ(Route("/s/" + other + "/y.html").status, 404);
+  EXPECT_EQ(Route(SitePath("index.html")).status, 200);  // other sites are not affected
+}
+
+TEST_F(SiteRouterTest, ALiftedBlockServesAgain) {
+  BlockPath("a b.txt");
+  EXPECT_EQ(Route(SitePath("a%20b.txt")).status, 451);
+  ASSERT_TRUE(AppendUnblock(home_->path(), site_id_, "a b.txt", "lifted", clock_).ok());
+  SetState("");
+  EXPECT_EQ(Route(SitePath("a%20b.txt")).status, 200);
+  EXPECT_EQ(Body(), "spaced");
+}
+
+TEST_F(SiteRouterTest, The451HeadCarriesTheLinkHeader) {
+  BlockPath("index.html");
+  Route(SitePath(""));
+  char head[kMaxResponseHeadBytes];
+  std::string text(head, FormatResponseHead(response_, "Sun, 06 Nov 1994 08:49:37 GMT", head));
+  EXPECT_EQ(text.rfind("HTTP/1.1 451 Unavailable For Legal Reasons\r\n", 0), 0u) << text;
+  EXPECT_NE(text.find("\r\nLink: <https://example.org/legal>; rel=\"blocked-by\"\r\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\r\nContent-Length: " + std::to_string(response_.total_length) + "\r\n"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ target_sources(refuge_unit_tests PRIVATE
   unit/garbage_collector_test.cc
   unit/site_repository_test.cc
   unit/verifier_test.cc
+  unit/block_list_test.cc
   unit/site_client_test.cc
   unit/url_test.cc
 )
