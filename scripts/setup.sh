@@ -15,7 +15,7 @@ packages=(
   python3 python3-securesystemslib python3-nacl curl sqlite3 coreutils procps
   wget openssl bc
   # the multi-host tests and the mirror benchmark: namespaces, veth, tbf, nftables, rsync
-  iproute2 nftables rsync
+  iproute2 nftables rsync iputils-ping
   # fuzzing and sanitizers
   clang-14 libclang-rt-14-dev
 )
