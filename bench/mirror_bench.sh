@@ -35,9 +35,12 @@
 #   rsync-par  the same pushes, all at once (background jobs, then wait).
 #
 # Origin egress: h0's eth0 tx_bytes (all packets, headers included) before and after each
-# timed phase. Reported per phase: time (median of --runs), origin egress, egress divided by
-# the bytes of the changed objects (the whole site in phase 1, the rewritten files in phase
-# 2), and refuge's time divided by the faster rsync's time (same run, then the median).
+# timed phase. CPU: user + system time of the method's processes over the phase (the nine
+# `refuge serve`; for rsync the pushing clients and the daemons' children). Reported per
+# phase: time (median of --runs), origin egress, egress divided by the bytes of the changed
+# objects (the whole site in phase 1, the rewritten files in phase 2), refuge's time divided
+# by the faster rsync's time (same run, then the median), and CPU. The JSON has every run,
+# with each mirror's completion time and every host's tx bytes.
 # Targets (the issue): refuge/best-rsync time <= 0.5 with 8 mirrors; refuge's origin egress
 # <= 1.5x the changed bytes whatever the number of mirrors.
 #
@@ -52,7 +55,8 @@ Usage: bench/mirror_bench.sh [options]
   --mirrors N          mirror hosts (default 8)
   --cap MBIT           every host's uplink in Mbit/s, tbf; 0 = no cap (default 100)
   --runs R             repetitions; medians are reported (default 3)
-  --json FILE          also write every figure as JSON to FILE ("-" = stdout)
+  --json FILE          also write every figure as JSON to FILE ("-": JSON alone on stdout,
+                       the tables go to stderr)
   --keep               do not tear down: namespaces, nodes, daemons and files stay (the
                        work directory is printed; a later netenv run removes the namespaces)
   --refuge PATH        refuge binary (default: $REFUGE_BIN, build-mbench/refuge,
@@ -71,6 +75,7 @@ Usage: bench/mirror_bench.sh [options]
   --timeout S          bound of each phase (default 300)
   --pcap DIR           capture the first 256 bytes of every packet on every host during
                        refuge's phases (tcpdump) into DIR, for a timeline of requests
+                       (tcpdump's CPU slows the nodes: use it for timelines, not figures)
   --workdir DIR        where the temporary files go (default: $TMPDIR or /tmp)
   --no-install         do not apt-get install missing tools, fail instead
   -h, --help           this help
@@ -138,6 +143,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 ((n_mirrors <= 100)) || die "--mirrors: at most 100"
+# --json -: stdout carries the JSON alone (fd 3); everything else goes to stderr.
+if [ "$json_out" = - ]; then exec 3>&1 1>&2; fi
 
 methods=()
 IFS=, read -r -a _req <<<"$methods_arg"
@@ -226,7 +233,6 @@ median() { # numbers as arguments ("nan" ignored)
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.3f", a / b }'; }
 tx_bytes() { netenv_exec "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
-rx_bytes() { netenv_exec "$1" cat /sys/class/net/eth0/statistics/rx_bytes; }
 all_tx() { local h out=""; for h in "${hosts_all[@]}"; do out+="$(tx_bytes "$h") "; done; echo "${out% }"; }
 
 # CPU time (clock ticks) of processes: their own and that of their children they waited for.
@@ -262,12 +268,12 @@ stop_pids() {
 # gets "path size" of the rewritten files.
 generate() {
   "$python_bin" - "$@" "$n_files" "$mbytes" "$change_pct" "$seed" <<'PY'
-import math, os, random, shutil, sys
+import os, random, shutil, sys
 v1, v2, listing = sys.argv[1], sys.argv[2], sys.argv[3]
 n, mb, pct, seed = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
 rng = random.Random(seed)
 total = mb * 1000000
-# Sizes: log-normal (median about 8 KB, a tail of files of a few MB), scaled to the total.
+# Sizes: log-normal (with the defaults: median 5.9 KB, largest 2.25 MB), scaled to the total.
 raw = [rng.lognormvariate(9.0, 1.6) for _ in range(n)]
 scale = total / sum(raw)
 sizes = [max(64, int(r * scale)) for r in raw]
@@ -802,7 +808,7 @@ echo
 echo "load average: $load_start at start, $load_end at end; total $(printf '%.0f' "$total_s") s"
 if [ -n "$json_out" ]; then
   if [ "$json_out" = - ]; then
-    printf '%s\n' "$json"
+    printf '%s\n' "$json" >&3
   else
     printf '%s\n' "$json" >"$json_out"
     echo "figures written to $json_out"
