@@ -69,9 +69,9 @@ Usage: bench/mirror_bench.sh [options]
   --cold-peers         phase 1 starts before the mirrors know each other (the signed mirror
                        list comes with the full site itself); by default a second
                        placeholder version carries it, so they know each other beforehand
-  --origin-fanout K    [mirror] origin_fanout of every node (default: refuge's default, 2)
-  --fanout-delay-ms D  [mirror] origin_fanout_delay_ms (default: refuge's default, 10000)
-  --parallel-fetches P [mirror] parallel_fetches of every node (default: refuge's default, 8)
+  --origin-fanout K    [mirror] origin_fanout of every node (default: refuge's own)
+  --fanout-delay-ms D  [mirror] origin_fanout_delay_ms (default: refuge's own)
+  --parallel-fetches P [mirror] parallel_fetches of every node (default: refuge's own)
   --timeout S          bound of each phase (default 300)
   --pcap DIR           capture the first 256 bytes of every packet on every host during
                        refuge's phases (tcpdump) into DIR, for a timeline of requests
@@ -510,7 +510,7 @@ refuge_setup() {
 # Sets took, egress, host_tx (per host, space separated), done_list (per mirror seconds).
 cpu_s=nan took=nan egress=nan host_tx="" done_list="" meta_list="" publish_s=nan targets_bytes=null sync_lines=""
 refuge_phase() {
-  local run=$1 phase=$2 v=$3 src=$4 probe=$5 sha=$6 h t0 t1 deadline tx0 tx1 p
+  local run=$1 phase=$2 v=$3 src=$4 probe=$5 sha=$6 h t0 t1 deadline p
   local -a pollers=() before after
   deadline=$(awk -v n="$(now)" -v t="$phase_timeout" 'BEGIN { printf "%.3f", n + t + 10 }')
   for h in "${mirror_hosts[@]}"; do
@@ -566,6 +566,9 @@ refuge_phase() {
     stop_pids "${caps[@]}"
     echo "$t0" >"$pcap_dir/run$run-$phase.publish_end"
     for h in "${mirror_hosts[@]}"; do cp "$bench_dir/poll-$h" "$pcap_dir/run$run-$phase-$h.poll"; done
+    pcap_timeline "$pcap_dir" "$run" "$phase" >"$pcap_dir/run$run-$phase.timeline.txt" 2>&1 || true
+    log "  timeline of the requests (from the captures): $pcap_dir/run$run-$phase.timeline.txt"
+    sed 's/^/    /' "$pcap_dir/run$run-$phase.timeline.txt" >&2
   fi
   read -r -a after <<<"$(all_tx)"
   cpu1=$(cpu_ticks "${NODE_PID[@]}")
@@ -583,6 +586,64 @@ refuge_phase() {
   host_tx=""
   for ((p = 0; p < ${#after[@]}; p++)); do host_tx+="$((after[p] - before[p])) "; done
   host_tx=${host_tx% }
+}
+
+# pcap_timeline DIR RUN PHASE: per host, from its capture, in seconds after the publish ended:
+# the notify hints it received (and from whom), its metadata requests, its object requests (and
+# how many went to each host), how many object requests it answered, and when the poller saw
+# the new metadata and the new content.
+pcap_timeline() {
+  "$python_bin" - "$@" <<'PY'
+import collections, glob, re, subprocess, sys
+d, run, ph = sys.argv[1:4]
+t0 = float(open(f"{d}/run{run}-{ph}.publish_end").read())
+hdr = re.compile(r"^(\d+\.\d+) IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+):")
+req = re.compile(r"(GET|POST) (/\S+) HTTP/1")
+def events(path):
+    out = subprocess.run(["tcpdump", "-r", path, "-tt", "-n", "-A"], capture_output=True,
+                         text=True, errors="replace").stdout
+    cur = None
+    for line in out.splitlines():
+        m = hdr.match(line)
+        if m:
+            cur = (float(m.group(1)) - t0, m.group(2), m.group(4))
+            continue
+        r = req.search(line) if cur else None
+        if r:
+            yield cur + (r.group(1), r.group(2))
+            cur = None
+def host_no(ip):
+    return "h%d" % (int(ip.split(".")[-1]) - 1)
+files = glob.glob(f"{d}/run{run}-{ph}-h*.pcap")
+for f in sorted(files, key=lambda p: int(re.search(r"-h(\d+)\.pcap$", p).group(1))):
+    h = re.search(r"-(h\d+)\.pcap$", f).group(1)
+    evs = list(events(f))
+    me = collections.Counter([e[1] for e in evs] + [e[2] for e in evs]).most_common(1)
+    me = me[0][0] if me else "?"
+    hints = [e for e in evs if e[3] == "POST" and "/notify" in e[4] and e[2] == me]
+    sent = [e for e in evs if e[3] == "POST" and "/notify" in e[4] and e[1] == me]
+    meta = [e for e in evs if e[1] == me and "/metadata/" in e[4]]
+    objs = [e for e in evs if e[1] == me and "/objects/" in e[4]]
+    served = [e for e in evs if e[2] == me and "/objects/" in e[4]]
+    by = collections.Counter(host_no(e[2]) for e in objs)
+    line = [h]
+    if hints:
+        line.append("hints in " + ", ".join("%.3f<-%s" % (e[0], host_no(e[1])) for e in hints[:4]))
+    if sent:
+        line.append("hints out from %.3f (%d)" % (sent[0][0], len(sent)))
+    if meta:
+        line.append("metadata GETs %.3f..%.3f (%d, first to %s)" % (meta[0][0], meta[-1][0], len(meta), host_no(meta[0][2])))
+    if objs:
+        line.append("object GETs %.3f..%.3f (%d: %s)" % (objs[0][0], objs[-1][0], len(objs),
+                    " ".join("%s %d" % kv for kv in sorted(by.items()))))
+    line.append("object GETs answered %d" % len(served))
+    try:
+        a, b = (float(x) - t0 for x in open(f"{d}/run{run}-{ph}-{h}.poll").read().split())
+        line.append("metadata served new %.3f, content %.3f" % (a, b))
+    except Exception:
+        pass
+    print("; ".join(line))
+PY
 }
 
 # ---- rsync ---------------------------------------------------------------------------------
