@@ -78,6 +78,7 @@ CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::strin
 
 // Registration of each command group (one file each).
 void AddSiteCommands(CLI::App& app, Context& ctx);
+void AddShieldCommands(CLI::App& app, Context& ctx);
 void AddPublishCommands(CLI::App& app, Context& ctx);
 void AddStoreCommands(CLI::App& app, Context& ctx);
 void AddGetCommand(CLI::App& app, Context& ctx);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   refuge::cli::AddBlockCommand(app, ctx);
   refuge::cli::AddMirrorCommands(app, ctx);
   refuge::cli::AddCertCommand(app, ctx);
+  refuge::cli::AddShieldCommands(app, ctx);
 
   // CLI11 reports an unknown command as "a subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {

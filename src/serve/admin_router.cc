@@ -6,14 +6,34 @@
 namespace refuge::serve {
 
 void AdminRouter::Handle(const RequestHead& request, Response* out) {
-  if (request.method != Method::kGet && request.method != Method::kHead) {
+  std::string_view path = StripQuery(request.target);
+  if (path == "/shield/mode") {
+    if (request.method != Method::kPost) {
+      SetErrorResponse(out, 405);
+      out->allow = "POST";
+      return;
+    }
+    std::string_view body = request.body;
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) {
+      body.remove_suffix(1);
+    }
+    shield::AttackMode mode;
+    if (!shield::ParseAttackMode(body, &mode)) {
+      SetErrorResponse(out, 400);
+      return;
+    }
+    shield_.SetMode(mode);
+    path = "/shield";  // answer with the new status
+  } else if (request.method != Method::kGet && request.method != Method::kHead) {
     SetErrorResponse(out, 405);
     out->allow = "GET, HEAD";
     return;
   }
-  std::string_view path = StripQuery(request.target);
   std::shared_ptr<const std::string> body;
-  if (path == "/metrics") {
+  if (path == "/shield") {
+    body = std::make_shared<const std::string>(shield_.StatusJson(now_ms_) + "\n");
+    out->content_type = "application/json";
+  } else if (path == "/metrics") {
     body = std::make_shared<const std::string>(RenderPrometheus(metrics_));
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
   } else if (path == "/healthz") {

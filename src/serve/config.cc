@@ -94,7 +94,7 @@ class ConfigParser {
       const toml::table* table = node.as_table();
       if (table == nullptr) {
         if (name == "server" || name == "hosts" || name == "tls" || name == "redirect" ||
-            name == "admin" || name == "mirror") {
+            name == "admin" || name == "mirror" || name == "shield") {
           return Error(node.source(), "[" + name + "] must be a table, not " +
                                           TypeName(node.type()));
         }
@@ -114,6 +114,8 @@ class ConfigParser {
         s = ParseAdmin(*table);
       } else if (name == "mirror") {
         s = ParseMirror(*table);
+      } else if (name == "shield") {
+        s = ParseShield(*table);
       } else {
         return Error(key.source(), "unknown table [" + name + "]");
       }
@@ -332,6 +334,90 @@ class ConfigParser {
     return Status::Ok();
   }
 
+  Result<bool> Boolean(const toml::node& node, const std::string& what) const {
+    const toml::value<bool>* v = node.as_boolean();
+    if (v == nullptr) return WrongType(node, what, "a boolean");
+    return v->get();
+  }
+
+  Status ParseShield(const toml::table& table) {
+    shield::ShieldConfig& c = config_.shield;
+    // Integer keys and their fields, to keep the table below short.
+    const std::pair<const char*, int*> ints[] = {
+        {"max_connections", &c.max_connections},
+        {"max_connections_per_address", &c.max_connections_per_address},
+        {"max_connections_per_prefix", &c.max_connections_per_prefix},
+        {"rate_per_address", &c.rate_per_address},
+        {"burst_per_address", &c.burst_per_address},
+        {"rate_per_prefix", &c.rate_per_prefix},
+        {"burst_per_prefix", &c.burst_per_prefix},
+        {"peer_rate", &c.peer_rate},
+        {"peer_burst", &c.peer_burst},
+        {"ban_after", &c.ban_after},
+        {"attack_requests_per_second", &c.attack_requests_per_second},
+        {"attack_refused_per_second", &c.attack_refused_per_second},
+        {"attack_connections_percent", &c.attack_connections_percent},
+        {"pow_min_bits", &c.pow_min_bits},
+        {"pow_max_bits", &c.pow_max_bits},
+        {"nojs_per_minute", &c.nojs_per_minute},
+    };
+    const std::pair<const char*, int64_t*> longs[] = {
+        {"min_keepalive_timeout_ms", &c.min_keepalive_timeout_ms},
+        {"min_request_head_timeout_ms", &c.min_request_head_timeout_ms},
+        {"send_timeout_ms", &c.send_timeout_ms},
+        {"table_capacity", &c.table_capacity},
+        {"ban_seconds", &c.ban_seconds},
+        {"attack_cooldown_seconds", &c.attack_cooldown_seconds},
+        {"clearance_seconds", &c.clearance_seconds},
+        {"nojs_delay_seconds", &c.nojs_delay_seconds},
+    };
+    const std::pair<const char*, uint64_t*> sizes[] = {
+        {"min_body_rate", &c.min_body_rate},
+        {"min_send_rate", &c.min_send_rate},
+    };
+    for (auto&& [key, node] : table) {
+      const std::string name(key.str());
+      const std::string what = "[shield] " + name;
+      bool done = false;
+      for (const auto& [k, field] : ints) {
+        if (name == k) {
+          REFUGE_ASSIGN_OR_RETURN(*field, SmallInteger(node, what));
+          done = true;
+        }
+      }
+      for (const auto& [k, field] : longs) {
+        if (name == k) {
+          REFUGE_ASSIGN_OR_RETURN(*field, Integer(node, what));
+          done = true;
+        }
+      }
+      for (const auto& [k, field] : sizes) {
+        if (name == k) {
+          REFUGE_ASSIGN_OR_RETURN(*field, Size(node, what));
+          done = true;
+        }
+      }
+      if (done) continue;
+      if (name == "enabled") {
+        REFUGE_ASSIGN_OR_RETURN(c.enabled, Boolean(node, what));
+      } else if (name == "dry_run") {
+        REFUGE_ASSIGN_OR_RETURN(c.dry_run, Boolean(node, what));
+      } else if (name == "under_attack") {
+        REFUGE_ASSIGN_OR_RETURN(std::string mode, String(node, what));
+        if (!shield::ParseAttackMode(mode, &c.attack_mode)) {
+          return Error(node.source(), what + ": expected \"off\", \"on\" or \"auto\", not \"" + mode + "\"");
+        }
+      } else if (name == "secret") {
+        REFUGE_ASSIGN_OR_RETURN(c.secret_hex, String(node, what));
+      } else if (name == "exempt") {
+        REFUGE_ASSIGN_OR_RETURN(c.exempt, StringList(node, what));
+      } else {
+        return UnknownKey(key, "[shield]");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status ParseAdmin(const toml::table& table) {
     for (auto&& [key, node] : table) {
       const std::string name(key.str());
@@ -483,6 +569,7 @@ Status ValidateServeConfig(const ServeConfig& c) {
   }
 
   REFUGE_RETURN_IF_ERROR(CheckRange("[server] threads", c.threads, 0, kMaxThreads));
+  REFUGE_RETURN_IF_ERROR(shield::ValidateShieldConfig(c.shield));
   if (c.public_urls.size() > 8) return InvalidArgument("[mirror] public_urls: at most 8 URLs");
   for (const std::string& url : c.public_urls) {
     auto normalized = NormalizeNodeUrl(url);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "shield/shield_config.h"
 
 namespace refuge::serve {
 
@@ -96,6 +97,10 @@ struct ServeConfig {
   // later, by which time most have the version from each other.
   int origin_fanout = 1;
   int64_t origin_fanout_delay_ms = 5'000;
+
+  // --- [shield] ----------------------------------------------------------------------------
+  // Connection caps, rate limits, bans, under-attack mode (shield/shield_config.h).
+  shield::ShieldConfig shield;
 
   // --- [admin] -----------------------------------------------------------------------------
   // The admin listener (Prometheus /metrics); empty disables it. Binds to loopback by default.

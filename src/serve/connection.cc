@@ -17,8 +17,6 @@ namespace refuge::serve {
 
 namespace {
 
-// A response's send must make progress within this long, or the connection is cut.
-constexpr int64_t kSendProgressTimeoutMs = 60'000;
 // After a response that closes the connection, unread request bytes are read and dropped
 // for at most this long, so that close() does not reset the connection before the client
 // has read the response (nginx's lingering_close does the same).
@@ -48,7 +46,32 @@ Connection::Connection(Loop& loop, boost::asio::ip::tcp::socket socket, SslPtr s
       handler_(handler),
       counters_(counters) {}
 
-Connection::~Connection() { ReleaseBlock(); }
+Connection::~Connection() {
+  ReleaseBlock();
+  if (shielded_) loop_.gate()->shield().Release(client_);
+}
+
+void Connection::SetClient(const shield::ClientAddress& client, bool cleared) {
+  client_ = client;
+  shielded_ = true;
+  cleared_ = cleared;
+}
+
+bool Connection::evictable() const {
+  return shielded_ && (state_ == State::kHandshake || state_ == State::kIdle ||
+                       state_ == State::kReadingHead);
+}
+
+void Connection::Evict() {
+  loop_.gate()->shield().Count(shield::Event::kEvicted);
+  Close();
+  MaybeDestroy();
+}
+
+int64_t Connection::SendDeadline() const {
+  const int64_t progress = loop_.NowMs() + loop_.config().shield.send_timeout_ms;
+  return progress < response_deadline_ms_ ? progress : response_deadline_ms_;
+}
 
 void Connection::Start(std::list<std::unique_ptr<Connection>>::iterator self) {
   self_ = self;
@@ -58,12 +81,12 @@ void Connection::Start(std::list<std::unique_ptr<Connection>>::iterator self) {
     SSL_set_fd(ssl_.get(), socket_.native_handle());
     SSL_set_accept_state(ssl_.get());
     state_ = State::kHandshake;
-    deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+    deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs();
     OnHandshake();
     return;
   }
   state_ = State::kIdle;
-  deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
+  deadline_ms_ = loop_.NowMs() + loop_.KeepAliveTimeoutMs();
   OnReadable();
 }
 
@@ -213,7 +236,7 @@ void Connection::ReadHot() {
         end_ += static_cast<uint32_t>(n);
         if (state_ == State::kIdle) {
           state_ = State::kReadingHead;
-          deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+          deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs();
         }
         Process();
       });
@@ -225,7 +248,7 @@ void Connection::OnHandshake() {
   if (r == 1) {
     counters_.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
     state_ = State::kIdle;
-    deadline_ms_ = loop_.NowMs() + loop_.config().keepalive_timeout_ms;
+    deadline_ms_ = loop_.NowMs() + loop_.KeepAliveTimeoutMs();
     OnReadable();
     return;
   }
@@ -242,8 +265,19 @@ void Connection::OnHandshake() {
 void Connection::AcquireBlock() {
   if (block_ == nullptr) {
     block_ = loop_.pool().Acquire();
-    begin_ = end_ = 0;
+    begin_ = 0;
+    end_ = static_cast<uint32_t>(parked_.size());
+    if (!parked_.empty()) {
+      std::memcpy(block_, parked_.data(), parked_.size());
+      std::string().swap(parked_);  // frees it
+    }
   }
+}
+
+void Connection::Park() {
+  if (block_ == nullptr || begin_ == end_) return;
+  parked_.assign(block_ + begin_, end_ - begin_);
+  ReleaseBlock();
 }
 
 void Connection::ReleaseBlock() {
@@ -277,12 +311,16 @@ bool Connection::ReadMore() {
       end_ += static_cast<uint32_t>(io.bytes);
       if (state_ == State::kIdle) {
         state_ = State::kReadingHead;
-        deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+        deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs();
       }
       return true;
     case Io::kWantRead:
     case Io::kWantWrite:
-      if (state_ == State::kIdle && begin_ == end_) ReleaseBlock();
+      if (state_ == State::kIdle && begin_ == end_) {
+        ReleaseBlock();
+      } else if (state_ == State::kReadingHead) {
+        Park();
+      }
       WaitFor(io.kind, &Connection::OnReadable);
       return false;
     case Io::kEof:
@@ -322,7 +360,7 @@ void Connection::Process() {
       begin_ = end_ = 0;
       state_ = State::kIdle;
       idle_since_ms_ = loop_.NowMs();
-      deadline_ms_ = idle_since_ms_ + loop_.config().keepalive_timeout_ms;
+      deadline_ms_ = idle_since_ms_ + loop_.KeepAliveTimeoutMs();
       if (draining_) {
         Close();
         MaybeDestroy();
@@ -355,7 +393,7 @@ void Connection::Process() {
     if (st == ParseStatus::kIncomplete) {
       if (state_ != State::kReadingHead) {
         state_ = State::kReadingHead;
-        deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+        deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs();
       }
       if (!ReadMore()) return;
       continue;
@@ -379,6 +417,12 @@ void Connection::Process() {
       }
       body_left_ = request_.content_length;
       body_start_ = begin_;
+      {
+        // The body must come at min_body_rate at least (slower is a slow POST).
+        const uint64_t expected = request_.chunked ? loop_.config().max_body_bytes : body_left_;
+        deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs() +
+                       static_cast<int64_t>(expected * 1000 / loop_.config().shield.min_body_rate);
+      }
       post_body_.clear();
       chunked_ = ChunkedDecoder();
       state_ = State::kReadingBody;
@@ -429,7 +473,13 @@ void Connection::Dispatch() {
   response_.Reset();
   response_.head_only = request_.method == Method::kHead;
   response_.close = !request_.keep_alive || draining_;
-  handler_.Handle(request_, &response_);
+  bool cleared = false;
+  if (!shielded_ ||
+      !loop_.gate()->Screen(client_, request_, loop_.NowMs(), loop_.WallSeconds(), &response_,
+                            &cleared)) {
+    handler_.Handle(request_, &response_);
+  }
+  if (cleared) cleared_ = true;
   if (!request_.keep_alive || draining_) response_.close = true;
   StartResponse();
 }
@@ -472,7 +522,10 @@ void Connection::StartResponse() {
     }
   }
   state_ = State::kWriting;
-  deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+  const shield::ShieldConfig& shield = loop_.config().shield;
+  response_deadline_ms_ = loop_.NowMs() + shield.send_timeout_ms +
+                          static_cast<int64_t>((head_bytes + body) * 1000 / shield.min_send_rate);
+  deadline_ms_ = SendDeadline();
 }
 
 void Connection::StallWrite(Io io) {
@@ -507,7 +560,7 @@ bool Connection::ContinueWrite() {
       iov_[0].iov_base = static_cast<char*>(iov_[0].iov_base) + n;
       iov_[0].iov_len -= n;
     }
-    deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+    deadline_ms_ = SendDeadline();
   }
   while (file_left_ > 0) {
     uint64_t before = file_offset_;
@@ -519,7 +572,7 @@ bool Connection::ContinueWrite() {
     uint64_t sent = file_offset_ - before;
     file_left_ -= sent;
     bytes_sent_ += sent;
-    deadline_ms_ = loop_.NowMs() + kSendProgressTimeoutMs;
+    deadline_ms_ = SendDeadline();
   }
   if (corked_) {
     int zero = 0;
@@ -553,7 +606,7 @@ bool Connection::FinishResponse() {
     return false;
   }
   state_ = State::kReadingHead;
-  deadline_ms_ = loop_.NowMs() + loop_.config().request_head_timeout_ms;
+  deadline_ms_ = loop_.NowMs() + loop_.HeadTimeoutMs();
   return true;
 }
 
@@ -596,7 +649,7 @@ void Connection::CheckDeadline(int64_t now_ms) {
     }
     return;
   }
-  if (state_ != State::kLingering) counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
+  if (state_ != State::kLingering) loop_.CountTimeout(counters_);
   Close();
   MaybeDestroy();
 }
@@ -615,6 +668,7 @@ void Connection::Close() {
   counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   socket_.close(ignored);  // pending waits complete with operation_aborted
+  std::string().swap(parked_);
   response_.memory_hold.reset();
   response_.file.Reset();
   ReleaseBlock();

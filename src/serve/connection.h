@@ -36,6 +36,7 @@
 #include "serve/http_parser.h"
 #include "serve/response.h"
 #include "serve/site_router.h"
+#include "shield/client_key.h"
 
 namespace refuge::serve {
 
@@ -60,6 +61,15 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void Start(std::list<std::unique_ptr<Connection>>::iterator self);
+  // A connection the shield admitted: it screens each request and is released on close.
+  // `cleared`: the client showed a valid clearance lately (see Loop::EvictOne).
+  void SetClient(const shield::ClientAddress& client, bool cleared);
+  bool cleared() const { return cleared_; }
+  // May this connection be closed to make room for a new one? True while it has not sent a
+  // whole request (handshake, head) or is idle between requests.
+  bool evictable() const;
+  // Closes it now (counted as evicted); it is destroyed once no wait is pending.
+  void Evict();
 
   // Called by the loop's sweep timer. Closes the connection if its deadline passed.
   void CheckDeadline(int64_t now_ms);
@@ -109,6 +119,13 @@ class Connection {
   void MaybeDestroy();
   void AcquireBlock();
   void ReleaseBlock();
+  // A head that is still incomplete when the socket has nothing more is moved out of the
+  // buffer block into parked_ (its exact size), so that a slow client (slowloris) holds
+  // bytes, not a block; AcquireBlock brings it back.
+  void Park();
+  // The deadline while a response is sent: progress every send_timeout_ms, and the whole
+  // response at min_send_rate at least.
+  int64_t SendDeadline() const;
   void LogAccess();
 
   Loop& loop_;
@@ -126,9 +143,15 @@ class Connection {
   int pending_waits_ = 0;
   int64_t deadline_ms_ = 0;
   int64_t idle_since_ms_ = 0;
+  int64_t response_deadline_ms_ = 0;  // the min_send_rate bound of the current response
   uint32_t requests_ = 0;  // requests answered on this connection
 
+  shield::ClientAddress client_;
+  bool shielded_ = false;  // admitted by the shield (released on close)
+  bool cleared_ = false;
+
   char* block_ = nullptr;  // from the loop's BufferPool, only while busy
+  std::string parked_;     // an incomplete head while the block is given back (see Park)
   uint32_t begin_ = 0;     // unparsed bytes are block_[begin_, end_)
   uint32_t end_ = 0;
 

@@ -182,7 +182,9 @@ ParseStatus ApplyField(std::string_view name, std::string_view value, RequestHea
       }
       break;
     case 6:
-      if (EqualsIgnoreCase(name, "expect")) {
+      if (EqualsIgnoreCase(name, "cookie")) {
+        if (head->cookie.empty()) head->cookie = value;
+      } else if (EqualsIgnoreCase(name, "expect")) {
         if (EqualsIgnoreCase(value, "100-continue")) {
           head->expect_continue = true;
         } else {

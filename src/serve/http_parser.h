@@ -51,6 +51,7 @@ struct RequestHead {
   std::string_view if_range;
   std::string_view user_agent;  // for the opt-in access log only
   std::string_view referer;     // idem
+  std::string_view cookie;      // the first Cookie field, for the shield's clearance
   bool keep_alive = true;       // after the Connection field and the version's default
   bool chunked = false;
   bool has_content_length = false;

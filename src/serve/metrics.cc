@@ -1,5 +1,7 @@
 #include "serve/metrics.h"
 
+#include "shield/shield.h"
+
 namespace refuge::serve {
 
 namespace {
@@ -28,6 +30,29 @@ void Line(std::string& out, const char* name, uint64_t value) {
   out += ' ';
   out += std::to_string(value);
   out += '\n';
+}
+
+void RenderShield(const shield::Shield& s, std::string& out) {
+  Header(out, "refuge_shield_events_total", "counter",
+         "Shield outcomes: served, limited (429), challenged, solved, waited, bad_solution, "
+         "cleared, banned, dropped (at accept: banned), refused (at accept: a connection cap), "
+         "evicted (at the connection cap), timed_out, would_limit and would_challenge (dry run).");
+  for (size_t i = 0; i < static_cast<size_t>(shield::Event::kCount); ++i) {
+    const auto e = static_cast<shield::Event>(i);
+    out += "refuge_shield_events_total{event=\"";
+    out += shield::EventName(e);
+    out += "\"} ";
+    out += std::to_string(s.count(e));
+    out += '\n';
+  }
+  Header(out, "refuge_shield_under_attack", "gauge", "1 while under-attack mode is on.");
+  Line(out, "refuge_shield_under_attack", s.under_attack() ? 1 : 0);
+  Header(out, "refuge_shield_pow_bits", "gauge", "The challenge's difficulty (leading zero bits).");
+  Line(out, "refuge_shield_pow_bits", static_cast<uint64_t>(s.pow_bits()));
+  Header(out, "refuge_shield_open_connections", "gauge", "Connections the shield counts now.");
+  Line(out, "refuge_shield_open_connections", static_cast<uint64_t>(s.open_connections()));
+  Header(out, "refuge_shield_tracked_clients", "gauge", "Addresses and prefixes in the client tables.");
+  Line(out, "refuge_shield_tracked_clients", s.tracked_clients());
 }
 
 }  // namespace
@@ -93,6 +118,7 @@ std::string RenderPrometheus(const ServerMetrics& m) {
     out += "refuge_site_response_bytes_total{site=\"" + id + "\"} " +
            std::to_string(c.bytes.load(std::memory_order_relaxed)) + "\n";
   });
+  if (m.shield != nullptr) RenderShield(*m.shield, out);
   return out;
 }
 

@@ -18,11 +18,16 @@
 
 #include "serve/catalog.h"
 
+namespace refuge::shield {
+class Shield;
+}
+
 namespace refuge::serve {
 
 // The status codes the server answers with, each with its own counter slot.
-inline constexpr std::array<int, 19> kCountedStatuses = {
-    200, 204, 206, 301, 304, 308, 400, 403, 404, 405, 413, 416, 417, 429, 451, 500, 501, 503, 505};
+inline constexpr std::array<int, 21> kCountedStatuses = {
+    200, 204, 206, 301, 303, 304, 308, 400, 403, 404, 405, 408, 413, 416, 417, 429, 451, 500,
+    501, 503, 505};
 
 struct LoopCounters {
   std::array<std::atomic<uint64_t>, kCountedStatuses.size() + 1> requests{};  // last: other
@@ -54,6 +59,7 @@ struct ServerMetrics {
   std::atomic<uint64_t> catalog_reloads{0};
   std::atomic<uint64_t> catalog_reload_failures{0};
   std::atomic<int64_t> sites_served{0};
+  const shield::Shield* shield = nullptr;  // its counters are exported too
 };
 
 // The Prometheus text exposition (version 0.0.4) of everything in `metrics`.

@@ -15,6 +15,7 @@ const char* ReasonPhrase(int status) {
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 303: return "See Other";
     case 304: return "Not Modified";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
@@ -42,7 +43,7 @@ const std::map<int, std::string>& Pages() {
   static const auto* pages = [] {
     auto* m = new std::map<int, std::string>();
     // No page for 304 and 416: their responses carry no body.
-    for (int s : {301, 308, 400, 403, 404, 405, 408, 413, 417, 429, 451, 500, 501, 503, 505}) {
+    for (int s : {301, 303, 308, 400, 403, 404, 405, 408, 413, 417, 429, 451, 500, 501, 503, 505}) {
       std::string title = std::to_string(s) + " " + ReasonPhrase(s);
       (*m)[s] = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
                 "</title></head>\n<body><h1>" + title + "</h1><hr><p>refuge</p></body></html>\n";
@@ -182,6 +183,9 @@ size_t FormatResponseHead(const Response& r, std::string_view date, char* out) {
   if (!r.location.empty()) w.Add("Location: ").Add(r.location).Add("\r\n");
   if (!r.allow.empty()) w.Add("Allow: ").Add(r.allow).Add("\r\n");
   if (!r.link.empty()) w.Add("Link: ").Add(r.link).Add("\r\n");
+  if (r.retry_after > 0) w.Add("Retry-After: ").Number(r.retry_after).Add("\r\n");
+  if (!r.set_cookie.empty()) w.Add("Set-Cookie: ").Add(r.set_cookie).Add("\r\n");
+  if (!r.challenge.empty()) w.Add("Refuge-Challenge: ").Add(r.challenge).Add("\r\n");
   if (r.stale_since >= 0) {
     char since[kHttpDateLength];
     FormatHttpDate(r.stale_since, since);

@@ -34,6 +34,11 @@ struct Response {
   // A site's content whose signed metadata expired (the publisher has not re-signed it): the
   // last verified version is still served, with "Refuge-Stale: <date it expired>".
   int64_t stale_since = -1;
+  // The shield: 429's Retry-After (seconds; 0: none), the clearance cookie (the whole
+  // Set-Cookie value) and a challenge's "Refuge-Challenge: <seed> <bits>" value.
+  uint32_t retry_after = 0;
+  std::string_view set_cookie;
+  std::string_view challenge;
   bool head_only = false;     // HEAD: the head a GET would get, without the body
   bool close = false;         // Connection: close after this response
 

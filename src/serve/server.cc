@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "node/mirror_list.h"
 #include "serve/admin_router.h"
@@ -64,7 +65,7 @@ bool RestartOnlyOptionsDiffer(const ServeConfig& next, const ServeConfig& runnin
          next.cache_bytes != running.cache_bytes ||
          next.cache_max_object_bytes != running.cache_max_object_bytes ||
          next.access_log != running.access_log || next.acme_webroot != running.acme_webroot ||
-         next.https_port != running.https_port;
+         next.https_port != running.https_port || !(next.shield == running.shield);
 }
 
 }  // namespace
@@ -164,32 +165,121 @@ void Loop::Accept(Listener& listener) {
       Accept(listener);
       return;
     }
-    boost::system::error_code ignored;
-    socket.non_blocking(true, ignored);
-    socket.set_option(tcp::no_delay(true), ignored);
-    SslPtr ssl;
-    std::shared_ptr<const void> tls_owner;
-    if (listener.kind == ListenerKind::kHttps) {
-      std::shared_ptr<const ServeState> state = server_.state();
-      if (state->tls) {
-        ssl.reset(SSL_new(state->tls->context().native_handle()));
-        tls_owner = state->tls;
-      }
-      if (!ssl) {
-        Accept(listener);
-        return;  // the socket closes
-      }
-      SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    }
-    LoopCounters& counters = listener.kind == ListenerKind::kAdmin ? admin_counters_ : counters_;
-    connections_.push_back(std::make_unique<Connection>(*this, std::move(socket), std::move(ssl),
-                                                        std::move(tls_owner),
-                                                        HandlerFor(listener.kind), counters));
-    auto it = std::prev(connections_.end());
-    Accept(listener);
-    (*it)->Start(it);  // may destroy the connection at once
+    OnAccepted(listener, std::move(socket));
   });
+}
+
+namespace {
+
+// Closes a refused connection with a reset: no lingering, no FIN_WAIT state kept for a
+// client the node does not want (nothing was read from it).
+void Reset(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+}  // namespace
+
+void Loop::OnAccepted(Listener& listener, tcp::socket socket) {
+  boost::system::error_code ignored;
+  // The shield decides first, before anything is read or allocated for the connection.
+  shield::ClientAddress client;
+  bool shielded = listener.kind != ListenerKind::kAdmin && server_.config().shield.enabled;
+  bool cleared = false;
+  tcp::endpoint peer;
+  if (shielded) {
+    boost::system::error_code ec;
+    peer = socket.remote_endpoint(ec);
+    if (ec) {  // reset before we got here
+      Accept(listener);
+      return;
+    }
+    shielded = !server_.shield().IsExempt(peer.address());
+  }
+  if (shielded) {
+    client = shield::ClientAddress::From(peer.address());
+    shield::Shield& shield = server_.shield();
+    switch (shield.Admit(client, now_ms_, &cleared)) {
+      case shield::Shield::Admission::kAccept:
+        break;
+      case shield::Shield::Admission::kBanned:
+      case shield::Shield::Admission::kOverCap:
+        Reset(socket);
+        Accept(listener);
+        return;
+      case shield::Shield::Admission::kFull:
+        if (!EvictOne()) {
+          shield.Count(shield::Event::kRefused);
+          Reset(socket);
+          Accept(listener);
+          return;
+        }
+        shield.AdmitAfterEviction(client);
+        break;
+    }
+  }
+  socket.non_blocking(true, ignored);
+  socket.set_option(tcp::no_delay(true), ignored);
+  SslPtr ssl;
+  std::shared_ptr<const void> tls_owner;
+  if (listener.kind == ListenerKind::kHttps) {
+    std::shared_ptr<const ServeState> state = server_.state();
+    if (state->tls) {
+      ssl.reset(SSL_new(state->tls->context().native_handle()));
+      tls_owner = state->tls;
+    }
+    if (!ssl) {
+      if (shielded) server_.shield().Release(client);
+      Accept(listener);
+      return;  // the socket closes
+    }
+    SSL_set_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  }
+  LoopCounters& counters = listener.kind == ListenerKind::kAdmin ? admin_counters_ : counters_;
+  connections_.push_back(std::make_unique<Connection>(*this, std::move(socket), std::move(ssl),
+                                                      std::move(tls_owner),
+                                                      HandlerFor(listener.kind), counters));
+  auto it = std::prev(connections_.end());
+  if (shielded) (*it)->SetClient(client, cleared);
+  Accept(listener);
+  (*it)->Start(it);  // may destroy the connection at once
+}
+
+bool Loop::EvictOne() {
+  // Oldest first (connections_ is in accept order): a client without a clearance if any.
+  Connection* fallback = nullptr;
+  for (auto& c : connections_) {
+    if (!c->evictable()) continue;
+    if (!c->cleared()) {
+      c->Evict();
+      return true;
+    }
+    if (fallback == nullptr) fallback = c.get();
+  }
+  if (fallback == nullptr) return false;
+  fallback->Evict();
+  return true;
+}
+
+const ShieldGate* Loop::gate() const { return &server_.gate(); }
+
+int64_t Loop::HeadTimeoutMs() const {
+  const ServeConfig& c = server_.config();
+  return server_.shield_ptr()->ShrinkTimeout(c.request_head_timeout_ms,
+                                             c.shield.min_request_head_timeout_ms);
+}
+
+int64_t Loop::KeepAliveTimeoutMs() const {
+  const ServeConfig& c = server_.config();
+  return server_.shield_ptr()->ShrinkTimeout(c.keepalive_timeout_ms,
+                                             c.shield.min_keepalive_timeout_ms);
+}
+
+void Loop::CountTimeout(LoopCounters& counters) {
+  counters.timeouts.fetch_add(1, std::memory_order_relaxed);
+  if (&counters != &admin_counters_) server_.shield().Count(shield::Event::kTimedOut);
 }
 
 void Loop::Destroy(std::list<std::unique_ptr<Connection>>::iterator it) {
@@ -208,6 +298,7 @@ void Loop::RefreshState() {
 void Loop::Sweep() {
   Tick();
   RefreshState();
+  server_.shield().Tick(now_ms_);
   const int64_t now = NowMs();
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& c = **it;
@@ -234,7 +325,7 @@ void Loop::Run() {
   node_api_router_ = std::make_unique<NodeApiRouter>(server_.follower(), *site_router_);
   redirect_router_ = std::make_unique<RedirectRouter>(server_.config().acme_webroot,
                                                       server_.config().https_port);
-  admin_router_ = std::make_unique<AdminRouter>(server_.metrics());
+  admin_router_ = std::make_unique<AdminRouter>(server_.metrics(), server_.shield(), now_ms_);
   Tick();
   RefreshState();
   for (auto& listener : listeners_) Accept(*listener);
@@ -292,6 +383,18 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
   for (int i = 0; i < threads; ++i) {
     server->metrics_.loops.push_back(std::make_unique<LoopCounters>());
   }
+  // The shield's secret: the configured one (clearances survive a restart) or a random one.
+  std::optional<shield::Clearance> clearance;
+  if (config.shield.secret_hex.empty()) {
+    clearance = shield::Clearance::Random();
+  } else {
+    REFUGE_ASSIGN_OR_RETURN(shield::Clearance configured,
+                            shield::Clearance::FromHex(config.shield.secret_hex));
+    clearance = std::move(configured);
+  }
+  server->shield_ = std::make_unique<shield::Shield>(config.shield, std::move(*clearance));
+  server->gate_ = std::make_unique<ShieldGate>(*server->shield_);
+  server->metrics_.shield = server->shield_.get();
   for (int i = 0; i < threads; ++i) {
     server->loops_.push_back(std::make_unique<Loop>(*server, i));
     REFUGE_RETURN_IF_ERROR(server->loops_.back()->Open(server->config_.home));

@@ -37,7 +37,9 @@
 #include "serve/connection.h"
 #include "serve/metrics.h"
 #include "serve/object_cache.h"
+#include "serve/shield_gate.h"
 #include "serve/site_router.h"
+#include "shield/shield.h"
 
 namespace spdlog {
 class logger;
@@ -94,6 +96,18 @@ class Loop {
   // request: deadlines are checked at that granularity anyway, and the hot path saves the
   // clock reads. Milliseconds of a monotonic clock.
   int64_t NowMs() const { return now_ms_; }
+  // Wall-clock seconds, read at the same time (for clearance cookies).
+  int64_t WallSeconds() const { return date_second_; }
+  // The shield's gate; null for the admin listener's connections (see HandlerFor).
+  const ShieldGate* gate() const;
+  // Deadlines, shrunk by the shield as the node fills up (shield/shield.h ShrinkTimeout).
+  int64_t HeadTimeoutMs() const;
+  int64_t KeepAliveTimeoutMs() const;
+  // Counts a connection cut by a deadline (counters and the shield's timed_out).
+  void CountTimeout(LoopCounters& counters);
+  // Closes the oldest connection that has not sent a whole request or is idle, one without
+  // a clearance if there is one, to make room at the connection cap. False if none can go.
+  bool EvictOne();
   // The Date header value, reformatted by the sweep when the second changes (so it is at
   // most 100 ms late).
   std::string_view Date() const { return std::string_view(date_, kHttpDateLength); }
@@ -114,6 +128,7 @@ class Loop {
     boost::asio::steady_timer retry;  // accept paused after EMFILE
   };
   void Accept(Listener& listener);
+  void OnAccepted(Listener& listener, boost::asio::ip::tcp::socket socket);
   void Sweep();
   void DrainNow();
   void RefreshState();
@@ -168,6 +183,9 @@ class Server {
   ServerMetrics& metrics() { return metrics_; }
   spdlog::logger* access_log() const { return access_log_.get(); }
   mirror::Follower* follower() const { return follower_.get(); }
+  shield::Shield& shield() { return *shield_; }
+  const shield::Shield* shield_ptr() const { return shield_.get(); }
+  const ShieldGate& gate() const { return *gate_; }
   uint64_t state_generation() const { return generation_.load(std::memory_order_acquire); }
   std::shared_ptr<const ServeState> state() const;
 
@@ -188,6 +206,8 @@ class Server {
   std::unique_ptr<NodeHome> home_;  // the control thread's own connection
   std::unique_ptr<BandwidthLimiter> bandwidth_;
   std::unique_ptr<mirror::Follower> follower_;  // follows sites, answers node-to-node calls
+  std::unique_ptr<shield::Shield> shield_;      // shared by the loops
+  std::unique_ptr<ShieldGate> gate_;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
 

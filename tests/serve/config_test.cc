@@ -55,7 +55,10 @@ TEST(ServeConfigParseTest, EmptyTextGivesTheDefaults) {
   EXPECT_EQ(config->admin_listen, "127.0.0.1:9090");
 }
 
-TEST(ServeConfigParseTest, DefaultsAreValid) { EXPECT_TRUE(ValidateServeConfig({}).ok()); }
+TEST(ServeConfigParseTest, DefaultsAreValid) {
+  const ServeConfig defaults;
+  EXPECT_TRUE(ValidateServeConfig(defaults).ok());
+}
 
 TEST(ServeConfigParseTest, ServerTable) {
   auto config = Parse(R"(
