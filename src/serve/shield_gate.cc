@@ -79,6 +79,11 @@ void ShieldGate::Challenge(const shield::ClientAddress& client, const RequestHea
 
 void ShieldGate::Clear(const shield::Shield::Clearing& clearing, std::string_view query,
                        Response* out) const {
+  if (clearing.retry_after > 0) {
+    SetErrorResponse(out, 429);
+    out->retry_after = clearing.retry_after;
+    return;
+  }
   if (clearing.check != shield::ClearanceCheck::kOk) {
     SetErrorResponse(out, 403);
     return;

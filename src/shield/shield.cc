@@ -144,7 +144,8 @@ int64_t Shield::ShrinkTimeout(int64_t base_ms, int64_t floor_ms) const {
 // ---------------------------------------------------------------------------------------
 // Requests
 
-Shield::Verdict Shield::Take(const ClientKey& key, const BucketLimit& limit, int64_t now_ms) {
+Shield::Verdict Shield::Take(const ClientKey& key, const BucketLimit& limit, int64_t now_ms,
+                             bool strikes) {
   const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
   Shard& shard = ShardOf(key);
   std::lock_guard<std::mutex> lock(shard.mu);
@@ -166,8 +167,8 @@ Shield::Verdict Shield::Take(const ClientKey& key, const BucketLimit& limit, int
     if (b.tokens + kTokenCost >= limit.capacity()) e.strikes = 0;
     return v;
   }
-  if (e.strikes < UINT16_MAX) ++e.strikes;
-  if (e.strikes >= config_.ban_after && !config_.dry_run) {
+  if (strikes && e.strikes < UINT16_MAX) ++e.strikes;
+  if (strikes && e.strikes >= config_.ban_after && !config_.dry_run) {
     e.strikes = 0;
     e.banned_until_s = now_s + static_cast<uint32_t>(config_.ban_seconds);
     Count(Event::kBanned);
@@ -209,7 +210,7 @@ Shield::Verdict Shield::Check(const ClientAddress& client, std::string_view path
       Count(Event::kServed);
       return Verdict();
     }
-    if (r.kind == Verdict::kLimit) Count(Event::kLimited);
+    Count(Event::kLimited);  // a ban's answer is a 429 too
     return r;
   };
   if (path.starts_with("/.refuge/")) {
@@ -270,18 +271,20 @@ Shield::Clearing Shield::Solve(const ClientAddress& client, std::string_view see
 Shield::Clearing Shield::Wait(const ClientAddress& client, std::string_view ticket,
                               int64_t now_ms, int64_t wall_s) {
   Clearing c;
-  c.check = clearance_.VerifyTicket(ticket, client, wall_s, config_.nojs_delay_seconds);
-  if (c.check != ClearanceCheck::kOk) {
+  const ClearanceCheck check = clearance_.VerifyTicket(ticket, client, wall_s, config_.nojs_delay_seconds);
+  if (check != ClearanceCheck::kOk) {
+    c.check = check;
     Count(Event::kBadSolution);
     return c;
   }
   // The stricter rate of the no-script path: a few clearances per prefix per minute.
-  Verdict t = Take(client.As(KeyKind::kNoScript), noscript_limit_, now_ms);
+  // (No strikes: a prefix full of script-less readers is not an attacker.)
+  Verdict t = Take(client.As(KeyKind::kNoScript), noscript_limit_, now_ms, /*strikes=*/false);
   if (t.kind != Verdict::kServe) {
-    c.check = ClearanceCheck::kTooEarly;
-    Count(Event::kLimited);
+    c.retry_after = t.retry_after;
     return c;
   }
+  c.check = ClearanceCheck::kOk;
   Count(Event::kWaited);
   c.cookie = clearance_.MakeCookie(client, wall_s + config_.clearance_seconds);
   MarkCleared(client.address, static_cast<uint32_t>(now_ms / 1000) + kClearedMemorySeconds);
@@ -298,6 +301,8 @@ void Shield::SetMode(AttackMode mode) {
   if (on && !under_attack_.load()) attack_since_ms_.store(clock_ms_.load());
   under_attack_.store(on, std::memory_order_relaxed);
   if (!on) pow_bits_.store(config_.pow_min_bits);
+  std::lock_guard<std::mutex> lock(tick_mu_);
+  calm_since_ms_ = 0;
 }
 
 void Shield::Tick(int64_t now_ms) {
@@ -312,7 +317,8 @@ void Shield::Tick(int64_t now_ms) {
   const uint64_t requests = count(Event::kServed) + count(Event::kLimited) + count(Event::kChallenged);
   const uint64_t refused = count(Event::kLimited) + count(Event::kDropped) +
                            count(Event::kRefused) + count(Event::kTimedOut) + count(Event::kEvicted);
-  if (last_tick_ms_ == 0 || now_ms <= last_tick_ms_) {
+  if (!ticked_ || now_ms <= last_tick_ms_) {
+    ticked_ = true;
     last_tick_ms_ = now_ms;
     last_requests_ = requests;
     last_refused_ = refused;
@@ -397,7 +403,9 @@ std::string Shield::StatusJson(int64_t now_ms) const {
   out["open_connections"] = open_connections();
   out["max_connections"] = config_.max_connections;
   out["tracked_clients"] = tracked_clients();
-  out["table_capacity"] = static_cast<uint64_t>(config_.table_capacity);
+  size_t capacity = 0;
+  for (const Shard& s : shards_) capacity += s.table->capacity();
+  out["table_capacity"] = capacity;
   out["table_memory_bytes"] = table_memory_bytes();
   out["table_evictions"] = table_evictions();
   json events = json::object();

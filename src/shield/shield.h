@@ -122,7 +122,8 @@ class Shield {
   // query of kWaitPath: t=<ticket>); on success returns the cookie value to set.
   struct Clearing {
     ClearanceCheck check = ClearanceCheck::kMalformed;
-    std::string cookie;  // when check is kOk
+    std::string cookie;        // when check is kOk
+    uint32_t retry_after = 0;  // > 0: a valid ticket over nojs_per_minute (answer 429)
   };
   Clearing Solve(const ClientAddress& client, std::string_view seed, std::string_view nonce,
                  int64_t now_ms, int64_t wall_s);
@@ -153,9 +154,10 @@ class Shield {
     std::unique_ptr<ClientTable> table;
   };
   Shard& ShardOf(const ClientKey& key) { return shards_[key.Hash() >> 60 & (kShards - 1)]; }
-  // Takes a token from `key`'s bucket; on refusal counts a strike (and bans at ban_after).
-  Verdict Take(const ClientKey& key, const BucketLimit& limit, int64_t now_ms);
-  bool IsBanned(const ClientKey& key, uint32_t now_s);
+  // Takes a token from `key`'s bucket; on refusal counts a strike (and bans at ban_after)
+  // when `strikes` is set.
+  Verdict Take(const ClientKey& key, const BucketLimit& limit, int64_t now_ms,
+               bool strikes = true);
   void MarkCleared(const ClientKey& key, uint32_t until_s);
   bool CookieValid(const ClientAddress& client, std::string_view cookie, int64_t wall_s) const;
 
@@ -181,6 +183,7 @@ class Shield {
   std::atomic<int64_t> clock_ms_{0};  // the last time Tick was given
   // Tick's state (only the thread that won next_tick_ms_ touches it).
   std::mutex tick_mu_;
+  bool ticked_ = false;  // last_* hold a first measurement
   int64_t last_tick_ms_ = 0;
   uint64_t last_requests_ = 0;
   uint64_t last_refused_ = 0;
