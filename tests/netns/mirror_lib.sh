@@ -73,6 +73,14 @@ node_start() {
   shift
   local -a args=("$@")
   [[ " ${args[*]} " == *" --refresh-interval "* ]] || args+=(--refresh-interval 600)
+  # The scenarios' readers compare whole sites from one address, faster than a browser: the
+  # shield's per-address and per-prefix limits are raised for them (every host shares one
+  # /24); its other defences, and the per-peer limits of node-to-node traffic, are as shipped.
+  if [[ " ${args[*]} " != *" --config "* ]]; then
+    printf '[shield]\nrate_per_address = 5000\nburst_per_address = 50000\nrate_per_prefix = 20000\nburst_per_prefix = 70000\n' \
+      >"$TEST_TMP/shield.toml"
+    args+=(--config "$TEST_TMP/shield.toml")
+  fi
   local n=1
   while [[ -e $TEST_TMP/node.$host.$n.out.err ]]; do n=$((n + 1)); done
   local log=$TEST_TMP/node.$host.$n.out.err
