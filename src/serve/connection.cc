@@ -58,7 +58,7 @@ void Connection::SetClient(const shield::ClientAddress& client, bool cleared) {
 }
 
 bool Connection::evictable() const {
-  return shielded_ && (state_ == State::kHandshake || state_ == State::kIdle ||
+  return guarded_ && (state_ == State::kHandshake || state_ == State::kIdle ||
                        state_ == State::kReadingHead);
 }
 
@@ -68,9 +68,10 @@ void Connection::Evict() {
   MaybeDestroy();
 }
 
-int64_t Connection::SendDeadline() const {
-  const int64_t progress = loop_.NowMs() + loop_.config().shield.send_timeout_ms;
-  return progress < response_deadline_ms_ ? progress : response_deadline_ms_;
+bool Connection::SendingTooSlowly(int64_t now_ms) const {
+  const shield::ShieldConfig& shield = loop_.config().shield;
+  const int64_t late = now_ms - response_start_ms_ - shield.send_timeout_ms;
+  return late > 0 && bytes_sent_ < static_cast<uint64_t>(late) * shield.min_send_rate / 1000;
 }
 
 void Connection::Start(std::list<std::unique_ptr<Connection>>::iterator self) {
@@ -522,10 +523,8 @@ void Connection::StartResponse() {
     }
   }
   state_ = State::kWriting;
-  const shield::ShieldConfig& shield = loop_.config().shield;
-  response_deadline_ms_ = loop_.NowMs() + shield.send_timeout_ms +
-                          static_cast<int64_t>((head_bytes + body) * 1000 / shield.min_send_rate);
-  deadline_ms_ = SendDeadline();
+  response_start_ms_ = loop_.NowMs();
+  deadline_ms_ = response_start_ms_ + loop_.config().shield.send_timeout_ms;
 }
 
 void Connection::StallWrite(Io io) {
@@ -560,7 +559,7 @@ bool Connection::ContinueWrite() {
       iov_[0].iov_base = static_cast<char*>(iov_[0].iov_base) + n;
       iov_[0].iov_len -= n;
     }
-    deadline_ms_ = SendDeadline();
+    deadline_ms_ = loop_.NowMs() + loop_.config().shield.send_timeout_ms;
   }
   while (file_left_ > 0) {
     uint64_t before = file_offset_;
@@ -572,7 +571,7 @@ bool Connection::ContinueWrite() {
     uint64_t sent = file_offset_ - before;
     file_left_ -= sent;
     bytes_sent_ += sent;
-    deadline_ms_ = SendDeadline();
+    deadline_ms_ = loop_.NowMs() + loop_.config().shield.send_timeout_ms;
   }
   if (corked_) {
     int zero = 0;
@@ -642,7 +641,7 @@ void Connection::OnLingerReadable() {
 
 void Connection::CheckDeadline(int64_t now_ms) {
   if (state_ == State::kClosed) return;
-  if (now_ms < deadline_ms_) {
+  if (now_ms < deadline_ms_ && !(state_ == State::kWriting && SendingTooSlowly(now_ms))) {
     if (state_ == State::kIdle && hot_read_pending_ && now_ms - idle_since_ms_ >= kHotBlockHoldMs) {
       boost::system::error_code ignored;
       socket_.cancel(ignored);  // the read completes with operation_aborted: see ReadHot

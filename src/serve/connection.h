@@ -64,6 +64,8 @@ class Connection {
   // A connection the shield admitted: it screens each request and is released on close.
   // `cleared`: the client showed a valid clearance lately (see Loop::EvictOne).
   void SetClient(const shield::ClientAddress& client, bool cleared);
+  // Not the admin listener's (exempt clients' connections included): it may be evicted.
+  void SetGuarded() { guarded_ = true; }
   bool cleared() const { return cleared_; }
   // May this connection be closed to make room for a new one? True while it has not sent a
   // whole request (handshake, head) or is idle between requests.
@@ -123,9 +125,9 @@ class Connection {
   // buffer block into parked_ (its exact size), so that a slow client (slowloris) holds
   // bytes, not a block; AcquireBlock brings it back.
   void Park();
-  // The deadline while a response is sent: progress every send_timeout_ms, and the whole
-  // response at min_send_rate at least.
-  int64_t SendDeadline() const;
+  // Is the response being sent slower than min_send_rate on average, past the
+  // send_timeout_ms allowance (a slow read)?
+  bool SendingTooSlowly(int64_t now_ms) const;
   void LogAccess();
 
   Loop& loop_;
@@ -143,10 +145,11 @@ class Connection {
   int pending_waits_ = 0;
   int64_t deadline_ms_ = 0;
   int64_t idle_since_ms_ = 0;
-  int64_t response_deadline_ms_ = 0;  // the min_send_rate bound of the current response
+  int64_t response_start_ms_ = 0;  // when the current response started (min_send_rate)
   uint32_t requests_ = 0;  // requests answered on this connection
 
   shield::ClientAddress client_;
+  bool guarded_ = false;   // not the admin listener's: may be evicted (Loop::EvictOne)
   bool shielded_ = false;  // admitted by the shield (released on close)
   bool cleared_ = false;
 

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -29,6 +30,9 @@ namespace {
 
 // How often each loop checks deadlines and picks up a new catalog.
 constexpr auto kSweepInterval = std::chrono::milliseconds(100);
+// File descriptors kept out of the connection cap: the node database, the object files being
+// sent, the log, the follower's outbound connections.
+constexpr int64_t kReservedDescriptors = 1024;
 // How long accepting pauses after the process ran out of file descriptors.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // How often the opt-in access log is flushed to its file.
@@ -156,6 +160,12 @@ void Loop::Accept(Listener& listener) {
       // that reset before accept) just move on.
       if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
           ec == asio::error::no_memory) {
+        // Make room by closing a connection that has not sent a whole request or is idle,
+        // and accept again at once; with none to close, pause.
+        if (ec == asio::error::no_descriptors && EvictOne()) {
+          Accept(listener);
+          return;
+        }
         listener.retry.expires_after(kAcceptRetryDelay);
         listener.retry.async_wait([this, &listener](const boost::system::error_code& e) {
           if (!e && !draining_) Accept(listener);
@@ -242,6 +252,7 @@ void Loop::OnAccepted(Listener& listener, tcp::socket socket) {
                                                       std::move(tls_owner),
                                                       HandlerFor(listener.kind), counters));
   auto it = std::prev(connections_.end());
+  if (listener.kind != ListenerKind::kAdmin) (*it)->SetGuarded();
   if (shielded) (*it)->SetClient(client, cleared);
   Accept(listener);
   (*it)->Start(it);  // may destroy the connection at once
@@ -383,6 +394,30 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
   for (int i = 0; i < threads; ++i) {
     server->metrics_.loops.push_back(std::make_unique<LoopCounters>());
   }
+  // Every connection needs a descriptor (two while it sends a file): the connection cap must
+  // leave room under the process's limit, which is first raised to its hard maximum.
+  shield::ShieldConfig effective = server->config_.shield;
+  {
+    rlimit fds{};
+    if (::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+      if (fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &fds);
+        ::getrlimit(RLIMIT_NOFILE, &fds);
+      }
+      const int64_t room = static_cast<int64_t>(fds.rlim_cur) - kReservedDescriptors;
+      int& cap = effective.max_connections;
+      if (room < cap) {
+        const int clamped = static_cast<int>(std::max<int64_t>(16, room));
+        spdlog::warn("[shield] max_connections {} does not fit the process's {} file descriptors; "
+                     "using {} (raise the limit, e.g. LimitNOFILE= in systemd, to hold more)",
+                     cap, fds.rlim_cur, clamped);
+        cap = clamped;
+        effective.max_connections_per_prefix = std::min(effective.max_connections_per_prefix, cap);
+        effective.max_connections_per_address = std::min(effective.max_connections_per_address, cap);
+      }
+    }
+  }
   // The shield's secret: the configured one (clearances survive a restart) or a random one.
   std::optional<shield::Clearance> clearance;
   if (config.shield.secret_hex.empty()) {
@@ -392,7 +427,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
                             shield::Clearance::FromHex(config.shield.secret_hex));
     clearance = std::move(configured);
   }
-  server->shield_ = std::make_unique<shield::Shield>(config.shield, std::move(*clearance));
+  server->shield_ = std::make_unique<shield::Shield>(effective, std::move(*clearance));
   server->gate_ = std::make_unique<ShieldGate>(*server->shield_);
   server->metrics_.shield = server->shield_.get();
   for (int i = 0; i < threads; ++i) {

@@ -43,3 +43,21 @@ refuge_integration_test(block 300)
 # accept, a publish reaching two mirrors and a mirror of a mirror by hints, the signed mirror
 # list, the node API (status, peers, notify: 400/405/429, forged hints), a restarted mirror.
 refuge_integration_test(mirror_basic 300)
+# The shield over raw HTTP from many loopback source addresses: 429 + Retry-After, bans reset
+# at accept, per-address connection cap, dry run, under-attack mode (challenge solved in
+# Python, replayed and forged cookies, the no-script wait), refuge shield status/mode, metrics,
+# invalid [shield] values.
+refuge_integration_test(shield_basic 300)
+# slowhttptest (slowloris, slow POST, slow read; 3000 connections each) while a reader keeps
+# fetching: the node stays up, serves >= 99 %, stays under its memory bound. Heavy and
+# timing-sensitive, so alone. Skips without slowhttptest.
+refuge_integration_test(shield_slowhttptest 400 RUN_SERIAL)
+# Debian's Chromium through playwright-core (tests/browser): the challenge solved by the
+# page's script, and the no-script wait. Skips without chromium or tests/browser/node_modules.
+add_test(NAME browser_challenge
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/shield_browser.sh $<TARGET_FILE:refuge>)
+set_tests_properties(browser_challenge PROPERTIES
+  LABELS integration
+  TIMEOUT 240
+  SKIP_RETURN_CODE 77
+  RUN_SERIAL TRUE)
