@@ -61,3 +61,6 @@ set_tests_properties(browser_challenge PROPERTIES
   TIMEOUT 240
   SKIP_RETURN_CODE 77
   RUN_SERIAL TRUE)
+# The shield at its connection cap: slowloris connections evicted for a reader, the cleared
+# client's kept; a descriptor limit too small for max_connections lowers the cap.
+refuge_integration_test(shield_eviction 120)
