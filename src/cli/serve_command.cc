@@ -115,7 +115,10 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
       "the config asks for one. Every option and its default: docs/CONFIG.md.\n"
       "The node also keeps the sites it follows (refuge mirror add) up to date: on an\n"
       "interval with jitter and at once on a hint; after a publish on this node it notifies\n"
-      "the site's accepted mirrors.");
+      "the site's accepted mirrors.\n"
+      "Every connection passes the shield first (docs/SHIELD.md, config [shield]): connection\n"
+      "caps, slowloris and slow-read deadlines, per-address and per-network rate limits (429),\n"
+      "bans, and under attack a small proof of work for browsers; refuge shield status shows it.");
   cmd->add_option("-c,--config", a->config, "TOML config file (default: none, all defaults)")
       ->type_name("FILE");
   cmd->add_option("-l,--listen", a->listen,
