@@ -639,18 +639,19 @@ void Connection::OnLingerReadable() {
 // ---------------------------------------------------------------------------------------
 // Deadlines, draining, closing.
 
-void Connection::CheckDeadline(int64_t now_ms) {
-  if (state_ == State::kClosed) return;
+bool Connection::CheckDeadline(int64_t now_ms) {
+  if (state_ == State::kClosed) return false;
   if (now_ms < deadline_ms_ && !(state_ == State::kWriting && SendingTooSlowly(now_ms))) {
     if (state_ == State::kIdle && hot_read_pending_ && now_ms - idle_since_ms_ >= kHotBlockHoldMs) {
       boost::system::error_code ignored;
       socket_.cancel(ignored);  // the read completes with operation_aborted: see ReadHot
     }
-    return;
+    return false;
   }
   if (state_ != State::kLingering) loop_.CountTimeout(counters_);
   Close();
   MaybeDestroy();
+  return true;
 }
 
 void Connection::Drain() {

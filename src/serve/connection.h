@@ -73,8 +73,9 @@ class Connection {
   // Closes it now (counted as evicted); it is destroyed once no wait is pending.
   void Evict();
 
-  // Called by the loop's sweep timer. Closes the connection if its deadline passed.
-  void CheckDeadline(int64_t now_ms);
+  // Called by the loop's sweep timer. Closes the connection if its deadline passed; true if
+  // it did (the connection may be destroyed already).
+  bool CheckDeadline(int64_t now_ms);
   // Called when the node starts draining: idle connections close now, busy ones after
   // their current response.
   void Drain();

@@ -151,6 +151,10 @@ class Loop {
   std::list<std::unique_ptr<Listener>> listeners_;
   std::list<std::unique_ptr<Connection>> connections_;
   boost::asio::steady_timer sweep_timer_;
+  // A sweep that stopped after kMaxClosesPerSweep resumes at sweep_next_ (kept valid by
+  // Destroy).
+  bool sweep_partial_ = false;
+  std::list<std::unique_ptr<Connection>>::iterator sweep_next_;
   bool draining_ = false;
   int64_t now_ms_ = 0;
   int64_t date_second_ = -1;

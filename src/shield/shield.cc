@@ -315,27 +315,36 @@ void Shield::Tick(int64_t now_ms) {
   if (!next_tick_ms_.compare_exchange_strong(next, now_ms + 1000)) return;
   std::lock_guard<std::mutex> lock(tick_mu_);
   const uint64_t requests = count(Event::kServed) + count(Event::kLimited) + count(Event::kChallenged);
-  const uint64_t refused = count(Event::kLimited) + count(Event::kDropped) +
-                           count(Event::kRefused) + count(Event::kTimedOut) + count(Event::kEvicted);
+  // Refusals that cost the node work (a request parsed, a connection held until a deadline)
+  // and those that cost it almost nothing (a reset at accept).
+  const uint64_t refused = count(Event::kLimited) + count(Event::kTimedOut) + count(Event::kEvicted);
+  const uint64_t reset = count(Event::kDropped) + count(Event::kRefused);
   if (!ticked_ || now_ms <= last_tick_ms_) {
     ticked_ = true;
     last_tick_ms_ = now_ms;
     last_requests_ = requests;
     last_refused_ = refused;
+    last_reset_ = reset;
     return;
   }
   const int64_t elapsed = now_ms - last_tick_ms_;
   const int64_t rps = static_cast<int64_t>(requests - last_requests_) * 1000 / elapsed;
   const int64_t refused_ps = static_cast<int64_t>(refused - last_refused_) * 1000 / elapsed;
+  const int64_t reset_ps = static_cast<int64_t>(reset - last_reset_) * 1000 / elapsed;
   last_tick_ms_ = now_ms;
   last_requests_ = requests;
   last_refused_ = refused;
+  last_reset_ = reset;
   last_rps_.store(static_cast<uint32_t>(std::min<int64_t>(rps, UINT32_MAX)));
   const int64_t connections_pct = open_connections() * 100 / config_.max_connections;
-  // The load as thousandths of the nearest threshold.
-  const int64_t load = std::max({rps * 1000 / config_.attack_requests_per_second,
+  // The load as thousandths of the nearest threshold. Connections reset at accept count
+  // towards switching the mode on (they are an attack) but not towards the difficulty (they
+  // cost the node nothing, and readers should not pay for a banned address's reconnects).
+  const int64_t work = std::max({rps * 1000 / config_.attack_requests_per_second,
                                  refused_ps * 1000 / config_.attack_refused_per_second,
                                  connections_pct * 1000 / config_.attack_connections_percent});
+  const int64_t load =
+      std::max(work, (refused_ps + reset_ps) * 1000 / config_.attack_refused_per_second);
   const AttackMode mode = mode_.load();
   bool attack = under_attack_.load();
   if (mode == AttackMode::kAuto) {
@@ -357,7 +366,7 @@ void Shield::Tick(int64_t now_ms) {
   }
   // One more bit each time the load doubles past the threshold.
   int bits = config_.pow_min_bits;
-  if (load >= 2000) bits += std::bit_width(static_cast<uint64_t>(load / 1000)) - 1;
+  if (work >= 2000) bits += std::bit_width(static_cast<uint64_t>(work / 1000)) - 1;
   pow_bits_.store(std::min(bits, config_.pow_max_bits));
 }
 

@@ -187,6 +187,7 @@ class Shield {
   int64_t last_tick_ms_ = 0;
   uint64_t last_requests_ = 0;
   uint64_t last_refused_ = 0;
+  uint64_t last_reset_ = 0;
   int64_t calm_since_ms_ = 0;
   std::atomic<int64_t> attack_since_ms_{0};
   std::atomic<uint32_t> last_rps_{0};

@@ -731,6 +731,22 @@ TEST_F(ShieldTickTest, RefusalsAtTheThresholdEnterUnderAttack) {
   EXPECT_TRUE(shield_->under_attack());
 }
 
+TEST_F(ShieldTickTest, ResetsAtAcceptSwitchTheModeOnButDoNotRaiseTheDifficulty) {
+  ShieldConfig c = SmallConfig();
+  c.attack_mode = AttackMode::kAuto;
+  c.attack_requests_per_second = 1'000'000;
+  c.attack_refused_per_second = 10;
+  ASSERT_NO_FATAL_FAILURE(Make(c));
+  shield_->Tick(now_);
+  bool cleared = false;
+  // 400 connections over the per-address cap in one second: 40x the threshold.
+  for (int i = 0; i < 402; ++i) shield_->Admit(client_, now_ + 1, &cleared);
+  now_ += 1'000;
+  shield_->Tick(now_);
+  EXPECT_TRUE(shield_->under_attack());
+  EXPECT_EQ(shield_->pow_bits(), c.pow_min_bits);  // readers do not pay for the resets
+}
+
 TEST_F(ShieldTickTest, ModeOnIsNotLeftByTick) {
   shield_->SetMode(AttackMode::kOn);
   for (int s = 0; s < 30; ++s) Second(0);
