@@ -98,7 +98,7 @@ class Loop {
   int64_t NowMs() const { return now_ms_; }
   // Wall-clock seconds, read at the same time (for clearance cookies).
   int64_t WallSeconds() const { return date_second_; }
-  // The shield's gate; null for the admin listener's connections (see HandlerFor).
+  // The shield's gate (the admin listener's connections do not use it: Connection::SetClient).
   const ShieldGate* gate() const;
   // Deadlines, shrunk by the shield as the node fills up (shield/shield.h ShrinkTimeout).
   int64_t HeadTimeoutMs() const;
